@@ -137,5 +137,8 @@ const char *node_state_to_string(NodeState s);
 const char *action_kind_to_string(ActionKind k);
 const char *engine_command_to_string(EngineCommand c);
 
+/* After an input returned -EPROTO: what was impossible about it (for the log). */
+const char *engine_last_bug(const Engine *e);
+
 void action_list_done(ActionList *l);
 void action_list_clear(ActionList *l);
