@@ -58,9 +58,12 @@ int duration_parse(const char *s, bool allow_infinity, usec_t *ret) {
                 if (!isdigit((unsigned char) *p))
                         return -EINVAL;
                 while (isdigit((unsigned char) *p)) {
-                        if (n > (USEC_INFINITY - 1) / 10)
+                        usec_t digit = (usec_t) (*p - '0');
+
+                        /* the digit counts too: n*10 alone may fit while n*10+digit wraps */
+                        if (n > (USEC_INFINITY - 1 - digit) / 10)
                                 return -ERANGE;
-                        n = n * 10 + (usec_t) (*p - '0');
+                        n = n * 10 + digit;
                         p++;
                 }
                 if (*p) {

@@ -1,1 +1,97 @@
-/* placeholder, being written */
+/* SPDX-License-Identifier: MIT */
+#include "child-setup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
+
+_noreturn_ static void child_fail(int report_fd, SpawnStage stage, int error) {
+        SpawnReport r = { .stage = stage, .error = error };
+
+        /* nothing to do if this fails: the parent then sees EOF and an exit 127 */
+        (void) !write(report_fd, &r, sizeof(r));
+        _exit(EXIT_SPAWN_FAILED);
+}
+
+/*
+ * Every disposition back to SIG_DFL: arbord handles signals through
+ * signalfd with them blocked, but a SIG_IGN would survive exec, so walk all of
+ * them rather than a hand-picked list. The mask is still "all blocked" here.
+ */
+static int reset_signal_dispositions(void) {
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+
+        for (int sig = 1; sig < NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP)
+                        continue;
+                /* glibc reserves a few real-time signals for itself: EINVAL, harmless */
+                if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+                        return -errno;
+        }
+        return 0;
+}
+
+static int stdin_from_dev_null(void) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return -errno;
+        if (fd != STDIN_FILENO) {
+                /* dup2() onto a different fd clears close-on-exec on the target */
+                if (dup2(fd, STDIN_FILENO) < 0)
+                        return -errno;
+                (void) close(fd);
+        } else if (fcntl(fd, F_SETFD, 0) < 0)
+                return -errno; /* dup2(fd, fd) would not have cleared it */
+        return 0;
+}
+
+/*
+ * Marks every fd above stderr close-on-exec: a guard for fds that some
+ * library opened without O_CLOEXEC. The report pipe keeps working until exec.
+ */
+static int close_other_fds_on_exec(void) {
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return -errno;
+        return 0;
+}
+
+void child_setup_and_exec(const SpawnRequest *req, int report_fd) {
+        sigset_t all, none;
+        int r;
+
+        /* 1. nothing may interrupt the setup */
+        if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+                child_fail(report_fd, SPAWN_STAGE_SIGNALS, errno);
+        r = reset_signal_dispositions();
+        if (r < 0)
+                child_fail(report_fd, SPAWN_STAGE_SIGNALS, -r);
+
+        /* 2. its own session and process group: stopping it signals the whole group */
+        if (setsid() < 0)
+                child_fail(report_fd, SPAWN_STAGE_SESSION, errno);
+
+        /* 3. stdin from /dev/null; stdout and stderr are arbord's */
+        r = stdin_from_dev_null();
+        if (r < 0)
+                child_fail(report_fd, SPAWN_STAGE_STDIN, -r);
+        r = close_other_fds_on_exec();
+        if (r < 0)
+                child_fail(report_fd, SPAWN_STAGE_FDS, -r);
+
+        /* 4. the fd limit arbord had before raising its own */
+        if (req->nofile && setrlimit(RLIMIT_NOFILE, req->nofile) < 0)
+                child_fail(report_fd, SPAWN_STAGE_RLIMITS, errno);
+
+        if (req->working_directory && chdir(req->working_directory) < 0)
+                child_fail(report_fd, SPAWN_STAGE_CHDIR, errno);
+
+        /* 5. an empty mask, last: the service starts with nothing blocked */
+        if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+                child_fail(report_fd, SPAWN_STAGE_SIGNALS, errno);
+
+        execvpe(req->argv[0], req->argv, req->envp);
+        child_fail(report_fd, SPAWN_STAGE_EXEC, errno);
+}

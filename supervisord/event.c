@@ -44,8 +44,11 @@ void event_write_json(const Event *ev, FILE *f) {
                         fprintf(f, ", \"code\": %d", ev->code);
                 else
                         fputs(", \"code\": null", f);
-                fputs(", \"signal\": ", f);
-                json_write_string(f, ev->signal > 0 ? signal_to_string(ev->signal) : NULL);
+                /* the tree's end has a status, never a signal */
+                if (ev->kind != EVENT_SHUTDOWN) {
+                        fputs(", \"signal\": ", f);
+                        json_write_string(f, ev->signal > 0 ? signal_to_string(ev->signal) : NULL);
+                }
         }
         if (ev->normal >= 0)
                 fprintf(f, ", \"normal\": %s", ev->normal ? "true" : "false");

@@ -6,7 +6,7 @@
  * produces them (as ACTION_EVENT); the runtime adds the pid, writes them to
  * the log (text or JSON lines) and hands them to control subscribers. Tests
  * assert on them, so their fields and names are part of the interface: see
- * docs/events.md.
+ * EVENTS in arbord(8).
  */
 
 #include <errno.h>
