@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
@@ -20,14 +21,31 @@ _noreturn_ static void child_fail(int report_fd, SpawnStage stage, int error) {
  * signalfd with them blocked, but a SIG_IGN would survive exec, so walk all of
  * them rather than a hand-picked list. The mask is still "all blocked" here.
  */
+/* The kernel's struct sigaction, for the signals glibc's wrapper refuses to touch. */
+struct kernel_sigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+};
+
 static int reset_signal_dispositions(void) {
         struct sigaction sa = { .sa_handler = SIG_DFL };
 
         for (int sig = 1; sig < NSIG; sig++) {
                 if (sig == SIGKILL || sig == SIGSTOP)
                         continue;
-                /* glibc reserves a few real-time signals for itself: EINVAL, harmless */
-                if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+                if (sigaction(sig, &sa, NULL) >= 0)
+                        continue;
+                if (errno != EINVAL)
+                        return -errno;
+                /*
+                 * glibc reserves two real-time signals (32, 33) for itself and
+                 * refuses them with EINVAL; one inherited as SIG_IGN would still
+                 * reach the service. We are about to exec: set them directly.
+                 */
+                struct kernel_sigaction ksa = { .handler = SIG_DFL };
+                if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask)) < 0)
                         return -errno;
         }
         return 0;

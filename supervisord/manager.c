@@ -235,8 +235,11 @@ static int proc_signal(Proc *p, int sig) {
         if (p->pid <= 0)
                 return -ESRCH;
         /* the main process through its pidfd: never a recycled pid */
-        if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
-                return -errno;
+        if (p->pidfd >= 0) {
+                if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+                        return -errno;
+        } else if (kill(p->pid, sig) < 0 && errno != ESRCH)
+                return -errno; /* no pidfds here; the pid is unreaped, so still its own */
         /*
          * Then the rest of its process group, so that shell wrappers leave no
          * orphans. The group id is the unreaped main pid, which the kernel

@@ -53,7 +53,14 @@ int spawn_start(const SpawnRequest *req, Spawned *ret) {
          * have not waited), so the pid is still its own here.
          */
         pidfd = pidfd_open_for(pid);
-        if (pidfd < 0) {
+        if (pidfd == -ENOSYS)
+                /*
+                 * No pidfds (valgrind does not know the syscall): signals then
+                 * go to the pid, still safe because it stays unreaped, and so
+                 * reserved, until our reaper takes it.
+                 */
+                pidfd = -EBADF;
+        else if (pidfd < 0) {
                 int r = pidfd;
                 /* no way to signal it safely later: stop it now, the reaper collects it */
                 (void) kill(pid, SIGKILL);

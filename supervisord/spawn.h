@@ -41,7 +41,7 @@ typedef struct SpawnRequest {
 
 typedef struct Spawned {
         pid_t pid;
-        int pidfd;     /* signals go through it: never to a recycled pid */
+        int pidfd;     /* signals go through it: never to a recycled pid. -EBADF: no pidfd support */
         int report_fd; /* read end of the report pipe */
 } Spawned;
 
