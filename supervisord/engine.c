@@ -517,6 +517,8 @@ static void sup_begin_stop(Engine *e, NodeId s, EndReason reason) {
         const NodeSpec *n = spec(e, s);
         NodeRt *r = rt(e, s);
         bool already = r->state == NODE_STOPPING;
+        /* stopping on its own (gave up, auto_shutdown) does not apply its shutdown spec; its parent's stop does */
+        bool parent_stopping_it = already && r->job.kind == JOB_SHUTDOWN && r->job.reason == END_STOPPED;
 
         if (r->state == NODE_STOPPED)
                 return;
@@ -529,7 +531,7 @@ static void sup_begin_stop(Engine *e, NodeId s, EndReason reason) {
                 set_state(e, s, NODE_STOPPING);
 
         /* the supervisor's own shutdown spec applies when its parent stops it */
-        if (reason == END_STOPPED && n->parent && !already) {
+        if (reason == END_STOPPED && n->parent && !parent_stopping_it) {
                 if (n->shutdown.kind == SHUTDOWN_BRUTAL_KILL || parent_is_brutal(e, s))
                         sup_kill_subtree(e, s);
                 else if (n->shutdown.kind == SHUTDOWN_TIMEOUT)
@@ -1011,8 +1013,12 @@ int engine_command(Engine *e, EngineCommand cmd, NodeId c, usec_t now, ActionLis
         s = parent_id(e, c);
         sr = rt(e, s);
         cr = rt(e, c);
-        if (sr->state != NODE_RUNNING || sr->job.kind != JOB_NONE)
+        if (sr->job.kind != JOB_NONE)
                 return -EBUSY;
+        /* nothing starts or stops under a part of the tree that is not up (e.g. shutting down) */
+        for (NodeId a = s; a != NODE_NONE; a = parent_id(e, a))
+                if (rt(e, a)->state != NODE_RUNNING)
+                        return -EBUSY;
         switch (cmd) {
         case COMMAND_START:
                 if (cr->state != NODE_STOPPED)
@@ -1051,6 +1057,31 @@ int engine_shutdown(Engine *e, usec_t now, ActionList *out) {
         }
         root->end_status = EXIT_STATUS_OK;
         sup_begin_stop(e, 0, END_STOPPED);
+        return engine_end_input(e);
+}
+
+/* Marks every supervisor brutal and kills the services already being stopped. */
+static void hurry_subtree(Engine *e, NodeId s) {
+        const NodeSpec *n = spec(e, s);
+
+        rt(e, s)->brutal = true;
+        for (size_t i = 0; i < n->n_children; i++) {
+                NodeId c = child_id(e, s, i);
+
+                if (is_supervisor(e, c))
+                        hurry_subtree(e, c);
+                else if (rt(e, c)->state == NODE_STOPPING)
+                        svc_kill(e, c);
+        }
+}
+
+int engine_hurry(Engine *e, usec_t now, ActionList *out) {
+        int r = engine_shutdown(e, now, out);
+
+        if (r < 0 || e->finished)
+                return r;
+        engine_begin_input(e, out, now);
+        hurry_subtree(e, 0);
         return engine_end_input(e);
 }
 

@@ -124,6 +124,13 @@ int engine_command(Engine *e, EngineCommand cmd, NodeId node, usec_t now, Action
 /* Orderly shutdown of the whole tree (SIGTERM); ends in ACTION_EXIT with status 0. */
 int engine_shutdown(Engine *e, usec_t now, ActionList *out);
 
+/*
+ * The impatient shutdown (a second SIGINT): the tree still stops in order,
+ * but every stop uses SIGKILL, and stops already waiting get SIGKILL now.
+ * Starts the shutdown if it has not begun.
+ */
+int engine_hurry(Engine *e, usec_t now, ActionList *out);
+
 /* Read-only views, for status and tests. */
 NodeState engine_node_state(const Engine *e, NodeId node);
 unsigned engine_node_restarts(const Engine *e, NodeId node);       /* restarts since arbord started */

@@ -37,7 +37,6 @@ typedef struct Proc {
         pid_t last_pid;         /* for the events that follow its death */
         int pidfd;
         sd_event_source *report_source; /* the exec report pipe, until EOF */
-        bool spawn_failed;      /* reported a setup failure: its exit is not an engine input */
         sd_event_source *timer;
         char **envp;            /* NULL: the manager's shared default */
         char *error;            /* the last spawn error, for the event */
@@ -58,6 +57,15 @@ struct Manager {
         int notify_fd;
         char *notify_socket; /* the NOTIFY_SOCKET value given to ready=notify services */
         char *notify_env;    /* "NOTIFY_SOCKET=..." */
+
+        /*
+         * Processes whose start failed are "abandoned": the engine is done with
+         * them (and may have started the service again) but they still have
+         * to be reaped. Their pids wait here.
+         */
+        pid_t *abandoned;
+        size_t n_abandoned, allocated_abandoned;
+        size_t n_unreaped; /* our processes not reaped yet, abandoned ones included */
 
         bool tree_done;
         int exit_status;
@@ -138,10 +146,6 @@ static char **build_envp(char *const *extra, const char *notify_env) {
 
 static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-static void proc_close_report(Proc *p) {
-        p->report_source = sd_event_source_disable_unref(p->report_source);
-}
-
 static const char *spawn_error_text(Proc *p, const SpawnReport *rep) {
         const NodeSpec *n = node(p->manager, p->id);
         char buf[512];
@@ -158,38 +162,84 @@ static const char *spawn_error_text(Proc *p, const SpawnReport *rep) {
         return p->error ? p->error : "spawn failed";
 }
 
-static void proc_spawn_failed(Proc *p, int error, const char *what) {
+static void proc_feed_spawn_failed(Proc *p, int error, const char *what) {
         Manager *m = p->manager;
 
         log_error("service %s: %s", node(m, p->id)->path, what);
         manager_after_input(m, engine_on_spawn_failed(m->engine, p->id, error, what, manager_now(m), &m->actions));
 }
 
-/* Reads what the child said about its exec; called from the io source or the reaper. */
-static void proc_take_report(Proc *p) {
+static void proc_feed_exec(Proc *p) {
         Manager *m = p->manager;
-        SpawnReport rep;
-        int r;
 
-        r = spawn_read_report(sd_event_source_get_io_fd(p->report_source), &rep);
-        if (r == -EAGAIN || r == -EINTR)
-                return;
-        proc_close_report(p);
-        if (r == 0) {
-                manager_after_input(m, engine_on_exec(m->engine, p->id, manager_now(m), &m->actions));
-                return;
+        manager_after_input(m, engine_on_exec(m->engine, p->id, manager_now(m), &m->actions));
+}
+
+static int manager_abandon(Manager *m, pid_t pid) {
+        if (m->n_abandoned == m->allocated_abandoned) {
+                size_t n = m->allocated_abandoned ? m->allocated_abandoned * 2 : 8;
+                pid_t *a = realloc(m->abandoned, n * sizeof(pid_t));
+                if (!a)
+                        return -ENOMEM;
+                m->abandoned = a;
+                m->allocated_abandoned = n;
         }
-        p->spawn_failed = true;
-        if (r == 1)
-                proc_spawn_failed(p, rep.error, spawn_error_text(p, &rep));
-        else {
-                log_error_errno(r, "service %s: unreadable exec report: %m", node(m, p->id)->path);
-                proc_spawn_failed(p, EPROTO, "unreadable exec report");
-        }
+        m->abandoned[m->n_abandoned++] = pid;
+        return 0;
+}
+
+static bool manager_take_abandoned(Manager *m, pid_t pid) {
+        for (size_t i = 0; i < m->n_abandoned; i++)
+                if (m->abandoned[i] == pid) {
+                        m->abandoned[i] = m->abandoned[--m->n_abandoned];
+                        return true;
+                }
+        return false;
+}
+
+/*
+ * Forgets p's process: the service is free to be spawned again. Everything
+ * about the old process is cleared *before* the engine hears of it, because
+ * the engine may answer with a new spawn of the same service at once.
+ */
+static void proc_detach(Proc *p) {
+        p->report_source = sd_event_source_disable_unref(p->report_source);
+        p->pid = 0;
+        p->pidfd = safe_close(p->pidfd);
+}
+
+/* What the exec report pipe says right now. Returns as spawn_read_report(). */
+static int proc_read_report(Proc *p, SpawnReport *ret) {
+        int r = spawn_read_report(sd_event_source_get_io_fd(p->report_source), ret);
+
+        if (r < 0 && r != -EAGAIN && r != -EINTR)
+                log_error_errno(r, "service %s: unreadable exec report: %m", node(p->manager, p->id)->path);
+        return r;
+}
+
+/* The child failed before exec: it is abandoned to the reaper, and the engine told. */
+static void proc_start_failed(Proc *p, int r, const SpawnReport *rep) {
+        Manager *m = p->manager;
+        const char *what = r == 1 ? spawn_error_text(p, rep) : "unreadable exec report";
+
+        if (p->pid > 0 && manager_abandon(m, p->pid) < 0)
+                log_warning("cannot remember pid %d: it will be reaped as an orphan", (int) p->pid);
+        proc_detach(p);
+        proc_feed_spawn_failed(p, r == 1 ? rep->error : EPROTO, what);
 }
 
 static int on_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        proc_take_report(userdata);
+        Proc *p = userdata;
+        SpawnReport rep;
+        int r = proc_read_report(p, &rep);
+
+        if (r == -EAGAIN || r == -EINTR)
+                return 0;
+        if (r == 0) {
+                p->report_source = sd_event_source_disable_unref(p->report_source);
+                proc_feed_exec(p);
+        } else
+                proc_start_failed(p, r, &rep);
         return 0;
 }
 
@@ -205,16 +255,15 @@ static void manager_spawn(Manager *m, NodeId id) {
         Spawned sp;
         int r;
 
-        p->spawn_failed = false;
         p->last_pid = 0;
         r = spawn_start(&req, &sp);
         if (r < 0) {
                 char what[256];
                 snprintf(what, sizeof(what), "fork: %s", strerror(-r));
-                p->spawn_failed = true;
-                proc_spawn_failed(p, -r, what);
+                proc_feed_spawn_failed(p, -r, what);
                 return;
         }
+        m->n_unreaped++;
         p->pid = p->last_pid = sp.pid;
         p->pidfd = sp.pidfd;
         r = sd_event_add_io(m->event, &p->report_source, sp.report_fd, EPOLLIN, on_report, p);
@@ -225,7 +274,7 @@ static void manager_spawn(Manager *m, NodeId id) {
                 log_warning_errno(r, "service %s: cannot watch its exec report: %m", n->path);
                 p->report_source = sd_event_source_disable_unref(p->report_source);
                 (void) close(sp.report_fd);
-                manager_after_input(m, engine_on_exec(m->engine, id, manager_now(m), &m->actions));
+                proc_feed_exec(p);
         }
 }
 
@@ -289,9 +338,12 @@ static int on_grace_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Nothing left to reap: as PID 1 that is the moment to leave. */
+/*
+ * Leaves once the tree has ended and every process we started is reaped; as
+ * PID 1, only when nothing at all is left to reap (see on_sigchld()).
+ */
 static void manager_maybe_exit(Manager *m) {
-        if (m->tree_done)
+        if (m->tree_done && !m->pid1 && m->n_unreaped == 0)
                 (void) sd_event_exit(m->event, m->exit_status);
 }
 
@@ -302,7 +354,8 @@ static void manager_tree_done(Manager *m, int status) {
         m->exit_status = status;
         (void) sd_notify(0, "STOPPING=1");
         if (!m->pid1) {
-                (void) sd_event_exit(m->event, status);
+                /* orphans of our services are the outer init's; our own children we reap first */
+                manager_maybe_exit(m);
                 return;
         }
         /* PID 1: whatever is left in the namespace dies with us, so end it in order first */
@@ -394,16 +447,29 @@ static ExitStatus exit_status_from_siginfo(const siginfo_t *si) {
 
 static void proc_reaped(Proc *p, const siginfo_t *si) {
         Manager *m = p->manager;
+        SpawnReport rep;
+        int r = 0;
 
-        /* the exec report is complete now (the child is gone): take it first, in order */
-        if (p->report_source)
-                proc_take_report(p);
-        if (p->report_source)
-                proc_close_report(p); /* still nothing readable: treat as exec ok below */
-        p->pid = 0;
-        p->pidfd = safe_close(p->pidfd);
-        if (p->spawn_failed)
-                return; /* the engine already knows this start failed */
+        /*
+         * The child is gone, so its exec report is complete: read it first, so
+         * that the engine hears "exec ok" or "spawn failed" before the exit,
+         * whichever of the pipe and SIGCHLD the loop saw first.
+         */
+        if (p->report_source) {
+                r = proc_read_report(p, &rep);
+                if (r == -EAGAIN || r == -EINTR)
+                        r = 0; /* nothing and no EOF from a dead child: its exec went through */
+                if (r != 0) {
+                        proc_start_failed(p, r, &rep);
+                        /* proc_start_failed() abandoned the pid: it is reaped now */
+                        (void) manager_take_abandoned(m, si->si_pid);
+                        return;
+                }
+        }
+        bool exec_pending = p->report_source != NULL;
+        proc_detach(p);
+        if (exec_pending)
+                proc_feed_exec(p);
         manager_after_input(m, engine_on_exit(m->engine, p->id, exit_status_from_siginfo(si), manager_now(m),
                                               &m->actions));
 }
@@ -419,8 +485,8 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *ssi, vo
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == ECHILD)
-                                manager_maybe_exit(m);
+                        if (errno == ECHILD && m->tree_done)
+                                (void) sd_event_exit(m->event, m->exit_status);
                         else
                                 log_warning_errno(errno, "waitid: %m");
                         return 0;
@@ -428,21 +494,17 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *ssi, vo
                 if (si.si_pid == 0)
                         return 0;
                 p = proc_by_pid(m, si.si_pid);
+                if (p || manager_take_abandoned(m, si.si_pid))
+                        m->n_unreaped--;
                 if (p)
                         proc_reaped(p, &si);
                 else
-                        log_debug("reaped orphan %d", (int) si.si_pid);
+                        log_debug("reaped %d", (int) si.si_pid);
+                manager_maybe_exit(m);
         }
 }
 
 /* ---- signals to arbord ---------------------------------------------------------------------- */
-
-/* The second SIGINT (Ctrl-C twice): SIGKILL every service at once, the stops complete fast. */
-static void manager_kill_all(Manager *m) {
-        for (NodeId id = 0; id < m->config->n_nodes; id++)
-                if (m->procs[id].pid > 0)
-                        (void) proc_signal(&m->procs[id], SIGKILL);
-}
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *ssi, void *userdata) {
         Manager *m = userdata;
@@ -451,8 +513,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *ssi, voi
         switch (sig) {
         case SIGINT:
                 if (++m->interrupts > 1) {
-                        log_warning("second SIGINT: killing every service");
-                        manager_kill_all(m);
+                        log_warning("second SIGINT: stopping the rest of the tree with SIGKILL");
+                        manager_after_input(m, engine_hurry(m->engine, manager_now(m), &m->actions));
                         return 0;
                 }
                 _fallthrough_;
@@ -683,6 +745,7 @@ Manager *manager_free(Manager *m) {
                 free(p->error);
         }
         free(m->procs);
+        free(m->abandoned);
         m->grace_timer = sd_event_source_disable_unref(m->grace_timer);
         action_list_done(&m->actions);
         engine_free(m->engine);
