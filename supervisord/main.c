@@ -203,8 +203,17 @@ int main(int argc, char *argv[]) {
 
         control_opts.path = manager_get_config(m)->control;
         r = control_server_new(m, &control_opts, &control);
-        if (r < 0)
-                return EXIT_STATUS_FATAL; /* logged; a live socket is never stolen */
+        if (r < 0) {
+                /* logged; a live socket is never stolen */
+                if (!o.command)
+                        return EXIT_STATUS_FATAL;
+                /*
+                 * As a tini-style wrapper the command matters more than arborctl:
+                 * several `arbord -- CMD` on one host, or a read-only /run,
+                 * must still run CMD. ARBOR_SOCKET gives each its own socket.
+                 */
+                log_warning("running %s without a control socket", o.command[0]);
+        }
 
         r = manager_run(m, &status);
         if (r < 0)

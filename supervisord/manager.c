@@ -18,6 +18,7 @@
 #include "child-setup.h"
 #include "log.h"
 #include "macro.h"
+#include "notify.h"
 #include "signal-util.h"
 #include "spawn.h"
 
@@ -55,7 +56,6 @@ struct Manager {
         bool pid1;
 
         int notify_fd;
-        char *notify_socket; /* the NOTIFY_SOCKET value given to ready=notify services */
         char *notify_env;    /* "NOTIFY_SOCKET=..." */
 
         /*
@@ -120,10 +120,21 @@ static bool env_overridden(char *const *overrides, const char *entry) {
         return false;
 }
 
+/* Variables that speak to arbord's own manager (systemd), never to a service's. */
+static bool env_is_arbords_own(const char *entry) {
+        static const char *const own[] = { "NOTIFY_SOCKET=", "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=" };
+
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (strncmp(entry, own[i], strlen(own[i])) == 0)
+                        return true;
+        return false;
+}
+
 /*
- * What a service gets: arbord's environment, then the service's
- * `environment=` entries (which win), then NOTIFY_SOCKET for ready=notify.
- * Only pointers are copied: the strings belong to environ and the spec.
+ * What a service gets: arbord's environment less what was meant for arbord
+ * itself, then the service's `environment=` entries (which win), then our
+ * NOTIFY_SOCKET for ready=notify. Only pointers are copied: the strings
+ * belong to environ and the spec.
  */
 static char **build_envp(char *const *extra, const char *notify_env) {
         extern char **environ;
@@ -133,7 +144,7 @@ static char **build_envp(char *const *extra, const char *notify_env) {
         if (!envp)
                 return NULL;
         for (char **e = environ; e && *e; e++)
-                if (!env_overridden(extra, *e) && !(notify_env && strncmp(*e, "NOTIFY_SOCKET=", 14) == 0))
+                if (!env_overridden(extra, *e) && !env_is_arbords_own(*e))
                         envp[k++] = *e;
         for (char *const *e = extra; e && *e; e++)
                 envp[k++] = *e;
@@ -573,18 +584,6 @@ static Proc *proc_by_notify_sender(Manager *m, pid_t pid) {
         return p && node(m, p->id)->ready == READY_NOTIFY ? p : NULL;
 }
 
-static bool notify_says_ready(const char *msg, size_t len) {
-        /* newline-separated assignments, as sd_notify(3) writes them */
-        for (const char *line = msg; line < msg + len;) {
-                const char *end = memchr(line, '\n', (size_t) (msg + len - line));
-                size_t l = end ? (size_t) (end - line) : (size_t) (msg + len - line);
-                if (l == 7 && memcmp(line, "READY=1", 7) == 0)
-                        return true;
-                line += l + 1;
-        }
-        return false;
-}
-
 static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         char buf[4096];
@@ -618,7 +617,7 @@ static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 log_debug("notify socket: message from pid %d, not a notify service, ignored", (int) cred->pid);
                 return 0;
         }
-        if (notify_says_ready(buf, (size_t) n))
+        if (notify_message_is_ready(buf, (size_t) n))
                 manager_after_input(m, engine_on_ready(m->engine, p->id, manager_now(m), &m->actions));
         return 0;
 }
