@@ -270,7 +270,7 @@ static void manager_spawn(Manager *m, NodeId id) {
         r = spawn_start(&req, &sp);
         if (r < 0) {
                 char what[256];
-                snprintf(what, sizeof(what), "fork: %s", strerror(-r));
+                snprintf(what, sizeof(what), "cannot start a process (pipe, fork or pidfd): %s", strerror(-r));
                 proc_feed_spawn_failed(p, -r, what);
                 return;
         }

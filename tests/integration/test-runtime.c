@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,16 +61,9 @@ static long long now_ms(void) {
         return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * arbord -- argv. Without an INI there is no control=, and root's default
- * socket (/run/arbor/arbor.sock) would be shared by tests running in
- * parallel: $ARBOR_SOCKET gives each its own.
- */
+/* arbord -- argv (its control socket: the harness's $ARBOR_SOCKET, @TMP@/arbor.sock). */
 static Arbord *start_argv(const char *const *argv) {
-        Arbord *a = arbord_start_opts(&(ArbordOptions) {
-                .command = argv,
-                .env = (const char *const[]) { "ARBOR_SOCKET=@TMP@/arbor.sock", NULL },
-        });
+        Arbord *a = arbord_start_argv(argv);
 
         cr_assert_not_null(a, "arbord could not be started");
         return a;
@@ -462,6 +456,49 @@ Test(stop, sigterm_stops_the_tree_in_reverse_order_depth_first) {
         cr_assert_eq(arbord_count_events(a, "shutdown"), 1);
 }
 
+Test(stop, sigquit_sigpwr_and_sigint_are_stop_requests_too) {
+        static const int sigs[] = { SIGQUIT, SIGPWR, SIGINT };
+
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+                _cleanup_arbord_ Arbord *a = start(HEADER "[service:a]\ncommand = " ON_CUE(0) "\n"
+                                                          "[service:b]\ncommand = " ON_CUE(0) "\n");
+
+                EXPECT_SEQ(a, "start root", "start root/a", "ready root/a", "start root/b", "ready root/b", "ready root");
+                signal_arbord(a, sigs[i]);
+                EXPECT_SEQ(a, "stop root/b signal=SIGTERM normal=true", "stop root/a signal=SIGTERM normal=true",
+                           "shutdown root code=0");
+                expect_exit(a, 0);
+        }
+}
+
+Test(stop, sighup_usr1_usr2_change_nothing) {
+        _cleanup_arbord_ Arbord *a = start(HEADER "[service:a]\ncommand = " ON_CUE(0) "\n");
+
+        EXPECT_SEQ(a, "start root", "start root/a", "ready root/a", "ready root");
+        signal_arbord(a, SIGHUP);
+        cr_assert(arbord_wait_log(a, "SIGHUP", -1), "%s", arbord_last_error(a));
+        signal_arbord(a, SIGUSR1);
+        cr_assert(arbord_wait_log(a, "SIGUSR1", -1), "%s", arbord_last_error(a));
+        signal_arbord(a, SIGUSR2);
+        cr_assert(arbord_wait_log(a, "SIGUSR2", -1), "%s", arbord_last_error(a));
+        signal_arbord(a, SIGTERM);
+        /* nothing happened in between: a was neither stopped nor restarted */
+        EXPECT_SEQ(a, fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) pid_of(a, "root/a")),
+                   "shutdown root code=0");
+        expect_exit(a, 0);
+}
+
+Test(start, an_invalid_configuration_starts_nothing_and_exits_2) {
+        _cleanup_arbord_ Arbord *a = start(HEADER "[service:a]\ncommand = " ON_CUE(0) "\n"
+                                                  "[service:b]\ncomand = /bin/true\n");
+        size_t n;
+
+        expect_exit(a, 2);
+        arbord_events(a, &n);
+        cr_assert_eq(n, 0, "events from an arbord whose configuration is invalid");
+        cr_assert(arbord_log_contains(a, "arbor.ini:"), "the error does not name the file and line");
+}
+
 /* ---- failed starts ------------------------------------------------------------------------- */
 
 Test(start, exec_failure_at_the_initial_start_ends_arbord_with_status_3) {
@@ -509,14 +546,26 @@ Test(start, the_child_of_a_failed_exec_is_reaped_before_arbord_exits) {
  */
 #define EXEC_RETRIES 10
 
-Test(start, exec_failure_during_a_restart_counts_and_is_retried_until_root_gives_up) {
-        char dir[] = "/tmp/arbor-exec.XXXXXX", *prog = NULL;
+/* Scratch paths outside arbord's directory; .fini removes them even when an assertion ended the test. */
+static char scratch_dir[] = "/tmp/arbor-exec.XXXXXX", scratch_prog[sizeof scratch_dir + 8];
+static char scratch_script[] = "/tmp/arbord-ign.XXXXXX";
+
+static void remove_scratch(void) {
+        if (scratch_prog[0])
+                (void) unlink(scratch_prog);
+        if (!strchr(scratch_dir, 'X'))
+                (void) rmdir(scratch_dir);
+        if (!strchr(scratch_script, 'X'))
+                (void) unlink(scratch_script);
+}
+
+Test(start, exec_failure_during_a_restart_counts_and_is_retried_until_root_gives_up, .fini = remove_scratch) {
         _cleanup_arbord_ Arbord *a = NULL;
-        const char *seq[3 * EXEC_RETRIES + 8];
+        const char *seq[3 * EXEC_RETRIES + 8], *prog = scratch_prog;
         size_t n = 0;
 
-        cr_assert_not_null(mkdtemp(dir));
-        cr_assert_gt(asprintf(&prog, "%s/prog", dir), 0);
+        cr_assert_not_null(mkdtemp(scratch_dir));
+        (void) snprintf(scratch_prog, sizeof scratch_prog, "%s/prog", scratch_dir);
         cr_assert_eq(symlink(TEST_BUILD_DIR "/tests/helpers/exit-after", prog), 0);
         a = start(fmt(HEADER "[supervisor:root]\nintensity = %d\nperiod = 60s\n"
                              "[service:a]\ncommand = " ON_CUE(0) "\n"
@@ -540,9 +589,6 @@ Test(start, exec_failure_during_a_restart_counts_and_is_retried_until_root_gives
         seq[n] = NULL;
         cr_assert(arbord_expect_sequence(a, seq, -1), "%s", arbord_last_error(a));
         expect_exit(a, 4);
-        a = arbord_free(a);
-        (void) rmdir(dir);
-        free(prog);
 }
 
 /* ---- restart intensity and escalation -------------------------------------------------------- */
@@ -773,6 +819,43 @@ Test(hygiene, fds_signal_mask_dispositions_and_session) {
         cr_expect_neq(getsid(pid_of(a, "root/probe")), getsid(0));
 }
 
+/*
+ * A shell's background job starts with SIGINT and SIGQUIT ignored, and
+ * SIG_IGN survives exec: arbord started that way must not hand it on.
+ */
+Test(hygiene, dispositions_arbord_inherited_are_not_passed_on, .fini = remove_scratch) {
+        char *script = scratch_script;
+        _cleanup_arbord_ Arbord *a = NULL;
+        _cleanup_free_ char *path = NULL, *report = NULL;
+        FILE *f;
+        int fd;
+
+        fd = mkstemp(script);
+        cr_assert_geq(fd, 0);
+        f = fdopen(fd, "w");
+        cr_assert_not_null(f);
+        /* the arbord the harness would run: a valgrind wrapper's too */
+        fprintf(f, "#!/bin/sh\ntrap '' INT QUIT PIPE USR2 TTOU XFSZ\nexec %s \"$@\"\n",
+                getenv("ARBOR_TEST_ARBORD") && *getenv("ARBOR_TEST_ARBORD") ? getenv("ARBOR_TEST_ARBORD")
+                                                                             : HARNESS_ARBORD);
+        cr_assert_eq(fchmod(fd, 0755), 0);
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_eq(setenv("ARBOR_TEST_ARBORD", script, 1), 0); /* this test's process only */
+
+        a = start(HEADER "[service:probe]\ncommand = @HELPERS@/list-fds -o @TMP@/report -w\n");
+        path = arbord_tmpfile(a, "report");
+        cr_assert(wait_for_file(path, -1));
+        report = read_whole_file(path, NULL);
+        cr_assert_not_null(report);
+        cr_expect(strstr(report, "sigign: 0000000000000000\n"), "ignored signals passed on:\n%s", report);
+        cr_expect(strstr(report, "sigblk: 0000000000000000\n"), "blocked signals passed on:\n%s", report);
+        /* and arbord still takes SIGINT as a stop request, ignored or not */
+        signal_arbord(a, SIGINT);
+        EXPECT_SEQ(a, "start root", "start root/probe", "ready root/probe", "ready root",
+                   "stop root/probe signal=SIGTERM normal=true", "shutdown root code=0");
+        expect_exit(a, 0);
+}
+
 Test(hygiene, stdin_is_dev_null_and_environment_and_working_directory_apply) {
         _cleanup_arbord_ Arbord *a = start(HEADER "[service:stdin]\nrestart = temporary\n"
                                                   "command = /usr/bin/readlink /proc/self/fd/0\n"
@@ -792,6 +875,21 @@ Test(hygiene, stdin_is_dev_null_and_environment_and_working_directory_apply) {
         cr_assert(arbord_wait_match(a, "stop root/keep signal=SIGTERM normal=true", -1, NULL), "%s",
                   arbord_last_error(a));
         EXPECT_SEQ(a, "shutdown root code=0");
+        expect_exit(a, 0);
+}
+
+/* What systemd hands arbord (NOTIFY_SOCKET, LISTEN_*) is arbord's, never a service's. */
+Test(hygiene, arbords_own_manager_variables_are_not_passed_on) {
+        _cleanup_arbord_ Arbord *a = arbord_start_opts(&(ArbordOptions) {
+                .command = (const char *const[]) { "/bin/sh", "-c",
+                                                   "echo \"vars:${NOTIFY_SOCKET-}:${LISTEN_FDS-}:${LISTEN_PID-}:${KEPT-}\"",
+                                                   NULL },
+                .env = (const char *const[]) { "NOTIFY_SOCKET=/nonexistent/notify", "LISTEN_FDS=3", "LISTEN_PID=1",
+                                               "KEPT=yes", NULL },
+        });
+
+        cr_assert_not_null(a, "arbord could not be started");
+        cr_assert(arbord_wait_stdout(a, "vars::::yes\n", -1), "%s", arbord_last_error(a));
         expect_exit(a, 0);
 }
 
