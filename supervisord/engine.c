@@ -9,6 +9,7 @@
 #include "intensity.h"
 #include "macro.h"
 #include "strategy.h"
+#include "string-table.h"
 
 /* See docs/engine.md for the contract this file implements. */
 
@@ -106,17 +107,9 @@ static const char *const engine_command_table[_COMMAND_MAX] = {
         [COMMAND_RESTART] = "restart",
 };
 
-const char *node_state_to_string(NodeState s) {
-        return (int) s >= 0 && s < _NODE_STATE_MAX ? node_state_table[s] : NULL;
-}
-
-const char *action_kind_to_string(ActionKind k) {
-        return (int) k >= 0 && k < _ACTION_KIND_MAX ? action_kind_table[k] : NULL;
-}
-
-const char *engine_command_to_string(EngineCommand c) {
-        return (int) c >= 0 && c < _COMMAND_MAX ? engine_command_table[c] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(node_state, NodeState, node_state_table)
+DEFINE_STRING_TABLE_TO_STRING(action_kind, ActionKind, action_kind_table)
+DEFINE_STRING_TABLE_TO_STRING(engine_command, EngineCommand, engine_command_table)
 
 void action_list_clear(ActionList *l) {
         l->n = 0;

@@ -6,6 +6,7 @@
 #include "json-util.h"
 #include "macro.h"
 #include "signal-util.h"
+#include "string-table.h"
 
 static const char *const event_kind_table[_EVENT_KIND_MAX] = {
         [EVENT_START] = "start",
@@ -17,16 +18,7 @@ static const char *const event_kind_table[_EVENT_KIND_MAX] = {
         [EVENT_SHUTDOWN] = "shutdown",
 };
 
-const char *event_kind_to_string(EventKind k) {
-        return (int) k >= 0 && k < _EVENT_KIND_MAX ? event_kind_table[k] : NULL;
-}
-
-EventKind event_kind_from_string(const char *s) {
-        for (size_t i = 0; s && i < ELEMENTSOF(event_kind_table); i++)
-                if (streq(event_kind_table[i], s))
-                        return (EventKind) i;
-        return _EVENT_KIND_INVALID;
-}
+DEFINE_STRING_TABLE(event_kind, EventKind, event_kind_table)
 
 /* Events that report how a process ended carry code/signal/normal. */
 static bool event_has_status(const Event *ev) {

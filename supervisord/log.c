@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json-util.h"
+#include "string-table.h"
 
 /* The one piece of global state in arbord: set once from argv. */
 static LogFormat log_format = LOG_FORMAT_TEXT;
@@ -18,13 +19,12 @@ static const char *const level_names[_LOG_LEVEL_MAX] = {
         [LOG_LEVEL_DEBUG] = "debug",
 };
 
-LogFormat log_format_from_string(const char *s) {
-        if (streq(s, "text"))
-                return LOG_FORMAT_TEXT;
-        if (streq(s, "json"))
-                return LOG_FORMAT_JSON;
-        return _LOG_FORMAT_INVALID;
-}
+static const char *const log_format_table[_LOG_FORMAT_MAX] = {
+        [LOG_FORMAT_TEXT] = "text",
+        [LOG_FORMAT_JSON] = "json",
+};
+
+DEFINE_STRING_TABLE(log_format, LogFormat, log_format_table)
 
 void log_set_format(LogFormat f) {
         log_format = f;

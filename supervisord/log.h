@@ -29,6 +29,7 @@ typedef enum LogLevel {
 } LogLevel;
 
 LogFormat log_format_from_string(const char *s);
+const char *log_format_to_string(LogFormat f);
 void log_set_format(LogFormat f);
 LogFormat log_get_format(void);
 void log_set_max_level(LogLevel l);

@@ -9,6 +9,7 @@
 
 #include "child-setup.h"
 #include "macro.h"
+#include "string-table.h"
 
 static const char *const spawn_stage_table[_SPAWN_STAGE_MAX] = {
         [SPAWN_STAGE_SIGNALS] = "resetting signals",
@@ -20,9 +21,7 @@ static const char *const spawn_stage_table[_SPAWN_STAGE_MAX] = {
         [SPAWN_STAGE_EXEC] = "executing",
 };
 
-const char *spawn_stage_to_string(SpawnStage s) {
-        return (int) s >= 0 && s < _SPAWN_STAGE_MAX ? spawn_stage_table[s] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(spawn_stage, SpawnStage, spawn_stage_table)
 
 static int pidfd_open_for(pid_t pid) {
         int fd = (int) syscall(SYS_pidfd_open, pid, 0);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "string-table.h"
 
 static const char *const strategy_table[_STRATEGY_MAX] = {
         [STRATEGY_ONE_FOR_ONE] = "one_for_one",
@@ -30,30 +31,11 @@ static const char *const ready_kind_table[_READY_KIND_MAX] = {
         [READY_NOTIFY] = "notify",
 };
 
-static int table_lookup(const char *const *table, size_t n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-#define DEFINE_STRING_TABLE(name, type, table)                                  \
-        const char *name##_to_string(type v) {                                  \
-                return (int) v >= 0 && (size_t) v < ELEMENTSOF(table) ? table[v] : NULL; \
-        }
-#define DEFINE_STRING_TABLE_LOOKUP(name, type, table)                           \
-        DEFINE_STRING_TABLE(name, type, table)                                  \
-        type name##_from_string(const char *s) {                                \
-                return (type) table_lookup(table, ELEMENTSOF(table), s);        \
-        }
-
-DEFINE_STRING_TABLE_LOOKUP(strategy, Strategy, strategy_table)
-DEFINE_STRING_TABLE_LOOKUP(restart_policy, RestartPolicy, restart_table)
-DEFINE_STRING_TABLE_LOOKUP(auto_shutdown, AutoShutdown, auto_shutdown_table)
-DEFINE_STRING_TABLE(node_kind, NodeKind, node_kind_table)
-DEFINE_STRING_TABLE_LOOKUP(ready_kind, ReadyKind, ready_kind_table)
+DEFINE_STRING_TABLE(strategy, Strategy, strategy_table)
+DEFINE_STRING_TABLE(restart_policy, RestartPolicy, restart_table)
+DEFINE_STRING_TABLE(auto_shutdown, AutoShutdown, auto_shutdown_table)
+DEFINE_STRING_TABLE_TO_STRING(node_kind, NodeKind, node_kind_table)
+DEFINE_STRING_TABLE(ready_kind, ReadyKind, ready_kind_table)
 
 bool node_exit_code_is_success(const NodeSpec *n, int code) {
         if (code == 0)
