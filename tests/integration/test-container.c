@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +24,9 @@
 
 #include "harness.h"
 #include "macro.h"
+#include "test-util.h"
 
-#define HEADER "[arbor]\ncontrol = @TMP@/arbor.sock\n"
-#define EXIT_AFTER "@HELPERS@/exit-after"
-#define ON_CUE(code) EXIT_AFTER " -p -t forever -c " #code
 #define CONTAINER_SH TEST_DATA_DIR "/../integration/container.sh"
-
-#define EXPECT_SEQ(a, ...)                                                                                   \
-        cr_assert(arbord_expect_sequence((a), (const char *const[]) { __VA_ARGS__, NULL }, -1), "%s",         \
-                  arbord_last_error(a))
-
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...) {
-        static char bufs[16][512];
-        static unsigned next;
-        char *b = bufs[next++ % 16];
-        va_list ap;
-
-        va_start(ap, f);
-        (void) vsnprintf(b, sizeof bufs[0], f, ap);
-        va_end(ap);
-        return b;
-}
 
 /* Runs argv (searched in $PATH) with stdin and stdout on /dev/null; returns its exit code, 128+N, or -errno. */
 static int run_opt(const char *const *argv, bool quiet) {
@@ -108,7 +89,6 @@ static Arbord *start_container(const char *ini, const char *const *command) {
         };
         const char *full_env[ELEMENTSOF(env) + 2];
         char id_env[128];
-        Arbord *a;
         size_t n = 0;
 
         if (!have_runc())
@@ -128,22 +108,13 @@ static Arbord *start_container(const char *ini, const char *const *command) {
         full_env[n++] = id_env;
         full_env[n] = NULL;
 
-        a = arbord_start_opts(&(ArbordOptions) { .ini = ini, .command = command, .env = full_env });
-        cr_assert_not_null(a, "could not run %s", CONTAINER_SH);
-        return a;
+        return start_opts(&(ArbordOptions) { .ini = ini, .command = command, .env = full_env });
 }
 
 static void runc_kill(Container *c, const char *sig) {
         int r = run((const char *const[]) { "runc", "kill", c->id, sig, NULL });
 
         cr_assert_eq(r, 0, "runc kill %s %s: status %d", c->id, sig, r);
-}
-
-static void expect_exit(Arbord *a, int status) {
-        int st = -1;
-
-        cr_assert(arbord_wait_exit(a, -1, &st), "%s", arbord_last_error(a));
-        cr_assert_eq(st, status, "the container exited with %d, expected %d", st, status);
 }
 
 static void expect_container_gone(Container *c) {
@@ -172,7 +143,7 @@ Test(container, runc_kill_term_stops_the_tree_in_order_and_the_container_exits_0
         EXPECT_SEQ(a, "stop root/c signal=SIGTERM normal=true", "stop root/sub/s2 signal=SIGTERM normal=true",
                    "stop root/sub/s1 signal=SIGTERM normal=true", "stop root/sub",
                    "stop root/a signal=SIGTERM normal=true", "shutdown root code=0");
-        expect_exit(a, 0);
+        expect_status(a, 0);
         expect_container_gone(c);
 }
 
@@ -182,25 +153,19 @@ Test(container, a_significant_childs_status_3_is_the_containers) {
                                                           "[service:main]\nrestart = temporary\nsignificant = yes\n"
                                                           "command = " ON_CUE(3) "\n",
                                                      NULL);
-        const HarnessEvent *evs;
-        long long pid = 0;
-        size_t n;
+        pid_t pid;
 
         EXPECT_SEQ(a, TREE_STARTED, "start root/main", "ready root/main", "ready root");
-        evs = arbord_events(a, &n);
-        for (size_t i = 0; i < n; i++)
-                if (harness_event_matches(&evs[i], "start root/main"))
-                        pid = evs[i].pid;
-        cr_assert_gt(pid, 1);
         /* main says "pid N" (the container's pid) once SIGUSR1 makes it exit 3; sent from inside */
-        cr_assert(arbord_wait_stdout(a, fmt("pid %lld\n", pid), -1), "%s", arbord_last_error(a));
-        cr_assert_eq(run((const char *const[]) { "runc", "exec", c->id, "/bin/kill", "-USR1", fmt("%lld", pid), NULL }),
+        pid = wait_cue_ready(a, "root/main");
+        cr_assert_eq(run((const char *const[]) { "runc", "exec", c->id, "/bin/kill", "-USR1", fmt("%d", (int) pid),
+                                                 NULL }),
                      0);
 
         EXPECT_SEQ(a, "exit root/main code=3 normal=false", "stop root/sub/s2 signal=SIGTERM normal=true",
                    "stop root/sub/s1 signal=SIGTERM normal=true", "stop root/sub",
                    "stop root/a signal=SIGTERM normal=true", "shutdown root code=3");
-        expect_exit(a, 3);
+        expect_status(a, 3);
         expect_container_gone(c);
 }
 
@@ -211,7 +176,7 @@ Test(container, arbord_dash_dash_command_gives_the_container_the_commands_status
 
         EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root",
                    "exit root/main code=3 normal=false", "shutdown root code=3");
-        expect_exit(a, 3);
+        expect_status(a, 3);
         cr_assert(arbord_wait_stdout(a, "hello\n", 0));
         expect_container_gone(c);
 }
@@ -224,6 +189,6 @@ Test(container, runc_kill_term_stops_a_dash_dash_command_and_the_container_exits
         EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root");
         runc_kill(c, "TERM");
         EXPECT_SEQ(a, "stop root/main signal=SIGTERM normal=true", "shutdown root code=0");
-        expect_exit(a, 0);
+        expect_status(a, 0);
         expect_container_gone(c);
 }

@@ -25,14 +25,14 @@
 #include "control-api.h"
 #include "harness.h"
 #include "macro.h"
+#include "test-util.h"
 
 #define ARBORCTL TEST_BUILD_DIR "/arborctl"
 #define NOBODY "65534"
 
 /* A tree with a supervisor, a transient, a temporary and a service that crashes on SIGUSR1. */
 static const char tree_ini[] =
-        "[arbor]\n"
-        "control = @TMP@/arbor.sock\n"
+        HEADER
         "\n"
         "[supervisor:root]\n"
         "intensity = 10\n"
@@ -59,8 +59,7 @@ static const char tree_ini[] =
 
 /* A service that crashes every few ms, forever (the intensity is far away), beside a quiet one. */
 static const char crashloop_ini[] =
-        "[arbor]\n"
-        "control = @TMP@/arbor.sock\n"
+        HEADER
         "\n"
         "[supervisor:root]\n"
         "intensity = 100000\n"
@@ -72,9 +71,13 @@ static const char crashloop_ini[] =
         "[service:loop]\n"
         "command = @HELPERS@/exit-after -c 1 -t 5\n";
 
+/* An arbord with a control socket elsewhere than @TMP@ (a_live_socket_is_never_stolen, a_stale_socket_is_replaced). */
+#define INI_WITH_CONTROL "[arbor]\ncontrol = %s\n[service:x]\ncommand = @HELPERS@/exit-after -t forever\n"
+
 /* ---- running commands -------------------------------------------------------------------- */
 
 typedef struct Cmd {
+        char *what; /* the command line, for messages */
         pid_t pid;
         int out_fd, err_fd;
         char *out, *err;
@@ -90,16 +93,30 @@ static void cmd_done(Cmd *c) {
         }
         c->out_fd = safe_close(c->out_fd);
         c->err_fd = safe_close(c->err_fd);
+        free(c->what);
         free(c->out);
         free(c->err);
         *c = (Cmd) { .out_fd = -EBADF, .err_fd = -EBADF };
+}
+
+/* "argv[0] argv[1] ...", malloc'd. */
+static char *join_argv(const char *const *argv) {
+        char *s = NULL;
+        size_t size;
+        FILE *f = open_memstream(&s, &size);
+
+        cr_assert(f);
+        for (size_t i = 0; argv[i]; i++)
+                fprintf(f, "%s%s", i ? " " : "", argv[i]);
+        cr_assert(fclose(f) == 0);
+        return s;
 }
 
 /* Starts argv (searched in $PATH) with stdin from /dev/null, stdout and stderr on pipes. */
 static void cmd_start(Cmd *c, const char *const *argv) {
         int out[2], err[2];
 
-        *c = (Cmd) { .out_fd = -EBADF, .err_fd = -EBADF };
+        *c = (Cmd) { .out_fd = -EBADF, .err_fd = -EBADF, .what = join_argv(argv) };
         cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0, "pipe2: %m");
         c->pid = fork();
         cr_assert(c->pid >= 0, "fork: %m");
@@ -161,7 +178,7 @@ static bool cmd_finished(void *userdata) {
 static void cmd_wait(Arbord *a, Cmd *c) {
         bool ok = a ? arbord_wait_until(a, cmd_finished, c, -1) : harness_retry(cmd_finished, c, -1);
 
-        cr_assert(ok, "a command did not finish in time");
+        cr_assert(ok, "%s did not finish in time", c->what);
         if (!c->out)
                 c->out = strdup("");
         if (!c->err)
@@ -174,19 +191,64 @@ static void run(Arbord *a, Cmd *c, const char *const *argv) {
         cmd_wait(a, c);
 }
 
+#define assert_status(c, code)                                                                               \
+        cr_assert((c)->status == (code), "%s: exit status %d, expected %d\nstdout: %s\nstderr: %s", (c)->what,  \
+                  (c)->status, (code), (c)->out, (c)->err)
+
+/* Runs argv to its end, which must be exit status code. */
+static void run_expect(Arbord *a, int code, const char *const *argv) {
+        Cmd c;
+
+        run(a, &c, argv);
+        assert_status(&c, code);
+        cmd_done(&c);
+}
+
 static char *socket_path(Arbord *a) {
         char *p = arbord_tmpfile(a, "arbor.sock");
         cr_assert(p);
         return p;
 }
 
-/* arborctl --socket @TMP@/arbor.sock ARGS...; up to 4 arguments (NULL ends them). */
-static void ctl(Arbord *a, Cmd *c, const char *a1, const char *a2, const char *a3, const char *a4) {
+/* Starts arborctl --socket @TMP@/arbor.sock ARGS... (NULL-terminated). */
+static void ctl_start_argv(Arbord *a, Cmd *c, const char *const *args) {
         _cleanup_free_ char *sock = socket_path(a);
-        const char *argv[] = { ARBORCTL, "--socket", sock, a1, a2, a3, a4, NULL };
+        const char *argv[16] = { ARBORCTL, "--socket", sock };
+        size_t n = 3;
 
-        run(a, c, argv);
+        for (; *args; args++) {
+                cr_assert(n < ELEMENTSOF(argv) - 1, "too many arguments");
+                argv[n++] = *args;
+        }
+        argv[n] = NULL;
+        cmd_start(c, argv);
 }
+
+static void ctl_argv(Arbord *a, Cmd *c, const char *const *args) {
+        ctl_start_argv(a, c, args);
+        cmd_wait(a, c);
+}
+
+/* Runs arborctl ARGS, which must end with code and, unless err_needle is NULL, say err_needle on stderr. */
+static void ctl_expect_argv(Arbord *a, int code, const char *err_needle, const char *const *args) {
+        Cmd c;
+
+        ctl_argv(a, &c, args);
+        assert_status(&c, code);
+        if (err_needle)
+                cr_assert(strstr(c.err, err_needle), "%s: expected on stderr: %s\nstderr: %s", c.what, err_needle,
+                          c.err);
+        cmd_done(&c);
+}
+
+/* arborctl --socket @TMP@/arbor.sock ARGS...: ctl_start() starts it, ctl() runs it to its end (cmd_done() *c). */
+#define ctl_start(a, c, ...) ctl_start_argv((a), (c), (const char *const[]) { __VA_ARGS__, NULL })
+#define ctl(a, c, ...) ctl_argv((a), (c), (const char *const[]) { __VA_ARGS__, NULL })
+/* ctl() when only its exit status matters: it must be code. */
+#define ctl_expect(a, code, ...) ctl_expect_argv((a), (code), NULL, (const char *const[]) { __VA_ARGS__, NULL })
+/* ctl() that must end with code and say needle on stderr (a refusal). */
+#define ctl_expect_err(a, code, needle, ...)                                                                  \
+        ctl_expect_argv((a), (code), (needle), (const char *const[]) { __VA_ARGS__, NULL })
 
 /* Checks that json is valid JSON for which the jq filter is true (jq -e). */
 static void assert_jq(Arbord *a, const char *json, const char *filter) {
@@ -204,34 +266,35 @@ static void assert_jq(Arbord *a, const char *json, const char *filter) {
         cmd_done(&c);
 }
 
-static Arbord *start_tree(const char *ini) {
-        Arbord *a = arbord_start(ini, NULL);
+/* c ended with code and printed JSON for which the jq filter is true; cmd_done(c). */
+static void expect_json(Arbord *a, Cmd *c, int code, const char *filter) {
+        assert_status(c, code);
+        assert_jq(a, c->out, filter);
+        cmd_done(c);
+}
 
-        cr_assert(a, "arbord did not start");
+static Arbord *start_tree(const char *ini) {
+        Arbord *a = start(ini);
+
         cr_assert(arbord_wait_event(a, "ready", "root", -1, NULL), "%s", arbord_last_error(a));
         return a;
 }
 
-/* exit-after -p says "pid N" once SIGUSR1 is blocked for its wait: from then on SIGUSR1 means "exit now". */
-static void wait_usr1_ready(Arbord *a, const char *path) {
-        _cleanup_free_ char *pattern = NULL, *needle = NULL;
-        const HarnessEvent *evs;
-        long long pid = 0;
-        size_t n;
-
-        cr_assert(asprintf(&pattern, "start %s", path) > 0);
-        evs = arbord_events(a, &n);
-        for (size_t i = n; i-- > 0 && pid == 0;)
-                if (harness_event_matches(&evs[i], pattern))
-                        pid = evs[i].pid;
-        cr_assert(pid > 0, "no start event of %s", path);
-        cr_assert(asprintf(&needle, "pid %lld\n", pid) > 0);
-        cr_assert(arbord_wait_stdout(a, needle, -1), "%s", arbord_last_error(a));
+/* arborctl stop NAME, which must succeed, then arbord's stop event for PATH, a normal one. */
+static void stop_by_command(Arbord *a, const char *name, const char *path) {
+        ctl_expect(a, ARBORCTL_EXIT_OK, "stop", name);
+        cr_assert(arbord_wait_match(a, fmt("stop %s normal=true", path), -1, NULL), "%s", arbord_last_error(a));
 }
 
-#define assert_status(c, code)                                                                               \
-        cr_assert((c)->status == (code), "exit status %d, expected %d\nstdout: %s\nstderr: %s", (c)->status, \
-                  (code), (c)->out, (c)->err)
+/*
+ * `arborctl kill -s SIGNAME crash`, SIGNAME a spelling of SIGUSR1: exit-after
+ * exits with its code (3) on it, a crash, restarted and counted.
+ */
+static void crash_by_command(Arbord *a, const char *signame) {
+        (void) wait_cue_ready(a, "root/crash");
+        ctl_expect(a, ARBORCTL_EXIT_OK, "kill", "-s", signame, "crash");
+        EXPECT_SEQ(a, "exit root/crash code=3 normal=false", RESTARTED("root/crash"));
+}
 
 /* ---- commands ------------------------------------------------------------------------------ */
 
@@ -239,29 +302,26 @@ Test(control, status_text_and_json) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
 
-        ctl(a, &c, "status", NULL, NULL, NULL);
+        ctl(a, &c, "status");
         assert_status(&c, ARBORCTL_EXIT_OK);
         cr_assert(strstr(c.out, "NAME") && strstr(c.out, "db") && strstr(c.out, "api") && strstr(c.out, "running"),
                   "%s", c.out);
         cr_assert(!strchr(c.out, '\033'), "colour on a pipe:\n%s", c.out);
         cmd_done(&c);
 
-        ctl(a, &c, "--json", "status", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out,
-                  "(.nodes | map(.path)) == [\"root\", \"root/db\", \"root/crash\", \"root/web\", \"root/web/api\", "
-                  "\"root/web/job\"] and all(.nodes[]; .state == \"running\" and .uptime_ms >= 0 and .restarts == 0)"
-                  " and (.nodes[1] | .kind == \"service\" and .restart == \"permanent\" and .pid > 0 and .parent == "
-                  "\"root\" and .last_exit == null)"
-                  " and (.nodes[0] | .kind == \"supervisor\" and .strategy == \"one_for_one\" and .intensity == 10 "
-                  "and .period_ms == 10000 and .window_restarts == 0 and .pid == null and .parent == null)");
-        cmd_done(&c);
+        ctl(a, &c, "--json", "status");
+        expect_json(a, &c, ARBORCTL_EXIT_OK,
+                    "(.nodes | map(.path)) == [\"root\", \"root/db\", \"root/crash\", \"root/web\", \"root/web/api\", "
+                    "\"root/web/job\"] and all(.nodes[]; .state == \"running\" and .uptime_ms >= 0 and .restarts == 0)"
+                    " and (.nodes[1] | .kind == \"service\" and .restart == \"permanent\" and .pid > 0 and .parent == "
+                    "\"root\" and .last_exit == null)"
+                    " and (.nodes[0] | .kind == \"supervisor\" and .strategy == \"one_for_one\" and .intensity == 10 "
+                    "and .period_ms == 10000 and .window_restarts == 0 and .pid == null and .parent == null)");
 
         /* a subtree, by its unique name */
-        ctl(a, &c, "status", "--json", "web", NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out, "(.nodes | map(.path)) == [\"root/web\", \"root/web/api\", \"root/web/job\"]");
-        cmd_done(&c);
+        ctl(a, &c, "status", "--json", "web");
+        expect_json(a, &c, ARBORCTL_EXIT_OK,
+                    "(.nodes | map(.path)) == [\"root/web\", \"root/web/api\", \"root/web/job\"]");
 }
 
 Test(control, stop_start_restart_follow_otp) {
@@ -269,172 +329,110 @@ Test(control, stop_start_restart_follow_otp) {
         Cmd c;
 
         /* terminate_child: stopped, not restarted, not counted */
-        ctl(a, &c, "stop", "api", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_wait_match(a, "stop root/web/api normal=true", -1, NULL), "%s", arbord_last_error(a));
+        stop_by_command(a, "api", "root/web/api");
 
-        ctl(a, &c, "stop", "root/web/api", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_FAILED);
-        cr_assert(strstr(c.err, "root/web/api is already stopped"), "%s", c.err);
-        cmd_done(&c);
+        ctl_expect_err(a, ARBORCTL_EXIT_FAILED, "root/web/api is already stopped", "stop", "root/web/api");
 
         /* something else happens in the tree; api stays down meanwhile */
-        ctl(a, &c, "restart", "db", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_expect_sequence(a, (const char *const[]) { "stop root/db", "start root/db", "ready root/db", NULL },
-                                         -1), "%s", arbord_last_error(a));
+        ctl_expect(a, ARBORCTL_EXIT_OK, "restart", "db");
+        EXPECT_SEQ(a, "stop root/db", "start root/db", "ready root/db");
         cr_assert_eq(arbord_count_events(a, "start root/web/api"), 1, "a child stopped by command was restarted");
 
-        ctl(a, &c, "--json", "status", "api", NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out, ".nodes[0] | .state == \"stopped\" and .restarts == 0 and .pid == null and .uptime_ms == null");
-        cmd_done(&c);
+        ctl(a, &c, "--json", "status", "api");
+        expect_json(a, &c, ARBORCTL_EXIT_OK,
+                    ".nodes[0] | .state == \"stopped\" and .restarts == 0 and .pid == null and .uptime_ms == null");
 
         /* restart_child */
-        ctl(a, &c, "start", "api", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_expect_sequence(a, (const char *const[]) { "start root/web/api", "ready root/web/api", NULL }, -1),
-                  "%s", arbord_last_error(a));
+        ctl_expect(a, ARBORCTL_EXIT_OK, "start", "api");
+        EXPECT_SEQ(a, "start root/web/api", "ready root/web/api");
 
-        ctl(a, &c, "start", "api", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_FAILED);
-        cr_assert(strstr(c.err, "root/web/api is already running"), "%s", c.err);
-        cmd_done(&c);
+        ctl_expect_err(a, ARBORCTL_EXIT_FAILED, "root/web/api is already running", "start", "api");
 
         /* a whole subtree */
-        ctl(a, &c, "restart", "web", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "restart", "web");
         cr_assert(arbord_wait_event(a, "ready", "root/web", -1, NULL), "%s", arbord_last_error(a));
 
         /* none of it counted against intensity */
-        ctl(a, &c, "status", "--json", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out, "all(.nodes[]; .restarts == 0) and all(.nodes[] | select(.kind == \"supervisor\"); "
-                            ".window_restarts == 0)");
-        cmd_done(&c);
+        ctl(a, &c, "status", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_OK,
+                    "all(.nodes[]; .restarts == 0) and all(.nodes[] | select(.kind == \"supervisor\"); "
+                    ".window_restarts == 0)");
 
         /* the root is not a child */
-        ctl(a, &c, "stop", "root", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_FAILED);
-        cr_assert(strstr(c.err, "shutdown"), "%s", c.err);
-        cmd_done(&c);
+        ctl_expect_err(a, ARBORCTL_EXIT_FAILED, "shutdown", "stop", "root");
 }
 
 Test(control, unknown_names_list_candidates) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
 
-        ctl(a, &c, "stop", "ap", NULL, NULL);
+        ctl(a, &c, "stop", "ap");
         assert_status(&c, ARBORCTL_EXIT_NO_SUCH_CHILD);
         cr_assert(strstr(c.err, "no child named 'ap'") && strstr(c.err, "root/web/api"), "%s", c.err);
         cmd_done(&c);
 
-        ctl(a, &c, "status", "nothing-like-it", NULL, NULL);
+        ctl(a, &c, "status", "nothing-like-it");
         assert_status(&c, ARBORCTL_EXIT_NO_SUCH_CHILD);
         cr_assert(strstr(c.err, "root/db") && strstr(c.err, "root/web/job"), "the small tree is listed: %s", c.err);
         cmd_done(&c);
 
-        ctl(a, &c, "kill", "-s", "HUP", "zz");
-        assert_status(&c, ARBORCTL_EXIT_NO_SUCH_CHILD);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_NO_SUCH_CHILD, "kill", "-s", "HUP", "zz");
 }
 
 Test(control, kill_sends_signals) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
 
-        /* exit-after exits with its code on SIGUSR1: a crash, restarted and counted */
-        wait_usr1_ready(a, "root/crash");
-        ctl(a, &c, "kill", "-s", "USR1", "crash");
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_expect_sequence(a, (const char *const[]) { "exit root/crash code=3 normal=false",
-                                                                    "restart root/crash", "start root/crash",
-                                                                    "ready root/crash", NULL }, -1),
-                  "%s", arbord_last_error(a));
-
-        ctl(a, &c, "status", "--json", "crash", NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out, ".nodes[0] | .restarts == 1 and .last_exit == {\"code\": 3, \"signal\": null}");
-        cmd_done(&c);
-        ctl(a, &c, "status", "--json", "root", NULL);
-        assert_jq(a, c.out, ".nodes[0].window_restarts == 1");
-        cmd_done(&c);
+        crash_by_command(a, "USR1");
+        ctl(a, &c, "status", "--json", "crash");
+        expect_json(a, &c, ARBORCTL_EXIT_OK,
+                    ".nodes[0] | .restarts == 1 and .last_exit == {\"code\": 3, \"signal\": null}");
+        ctl(a, &c, "status", "--json", "root");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".nodes[0].window_restarts == 1");
 
         /* by number, to a subtree */
-        ctl(a, &c, "kill", "--signal=15", "web", NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "kill", "--signal=15", "web");
         cr_assert(arbord_wait_match(a, "exit root/web/api signal=SIGTERM", -1, NULL), "%s", arbord_last_error(a));
 
-        ctl(a, &c, "kill", "-s", "NOSUCHSIG", "crash");
-        assert_status(&c, ARBORCTL_EXIT_USAGE);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_USAGE, "kill", "-s", "NOSUCHSIG", "crash");
 
-        ctl(a, &c, "stop", "db", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_wait_event(a, "stop", "root/db", -1, NULL), "%s", arbord_last_error(a));
-        ctl(a, &c, "kill", "db", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_FAILED);
-        cr_assert(strstr(c.err, "no process of root/db is running"), "%s", c.err);
-        cmd_done(&c);
+        stop_by_command(a, "db", "root/db");
+        ctl_expect_err(a, ARBORCTL_EXIT_FAILED, "no process of root/db is running", "kill", "db");
 }
 
 Test(control, check_is_a_health_probe) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
 
-        ctl(a, &c, "check", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "check");
 
         /* a temporary child may be down */
-        ctl(a, &c, "stop", "job", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_wait_event(a, "stop", "root/web/job", -1, NULL), "%s", arbord_last_error(a));
-        ctl(a, &c, "check", "--json", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out, ".healthy == true and .not_running == []");
-        cmd_done(&c);
+        stop_by_command(a, "job", "root/web/job");
+        ctl(a, &c, "check", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".healthy == true and .not_running == []");
 
         /* any other may not */
-        ctl(a, &c, "stop", "api", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_wait_event(a, "stop", "root/web/api", -1, NULL), "%s", arbord_last_error(a));
-        ctl(a, &c, "check", "--json", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_FAILED);
-        assert_jq(a, c.out, ".healthy == false and .not_running == [{\"path\": \"root/web/api\", \"state\": \"stopped\"}]");
-        cmd_done(&c);
+        stop_by_command(a, "api", "root/web/api");
+        ctl(a, &c, "check", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_FAILED,
+                    ".healthy == false and .not_running == [{\"path\": \"root/web/api\", \"state\": \"stopped\"}]");
 }
 
 Test(control, version_and_usage) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
 
-        ctl(a, &c, "version", NULL, NULL, NULL);
+        ctl(a, &c, "version");
         assert_status(&c, ARBORCTL_EXIT_OK);
         cr_assert(strstr(c.out, "arborctl " PACKAGE_VERSION) && strstr(c.out, "arbord " PACKAGE_VERSION), "%s", c.out);
         cmd_done(&c);
-        ctl(a, &c, "version", "--json", NULL, NULL);
-        assert_jq(a, c.out, ".arborctl == \"" PACKAGE_VERSION "\" and .arbord == \"" PACKAGE_VERSION "\"");
-        cmd_done(&c);
+        ctl(a, &c, "version", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_OK,
+                    ".arborctl == \"" PACKAGE_VERSION "\" and .arbord == \"" PACKAGE_VERSION "\"");
 
-        ctl(a, &c, "frobnicate", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_USAGE);
-        cmd_done(&c);
-        ctl(a, &c, "stop", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_USAGE);
-        cmd_done(&c);
-        ctl(a, &c, "stop", "--json", "api", NULL);
-        assert_status(&c, ARBORCTL_EXIT_USAGE);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_USAGE, "frobnicate");
+        ctl_expect(a, ARBORCTL_EXIT_USAGE, "stop");
+        ctl_expect(a, ARBORCTL_EXIT_USAGE, "stop", "--json", "api");
 
         run(a, &c, (const char *const[]) { ARBORCTL, "--help", NULL });
         assert_status(&c, ARBORCTL_EXIT_OK);
@@ -446,7 +444,7 @@ Test(control, completion_names) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
 
-        ctl(a, &c, "list-names", NULL, NULL, NULL);
+        ctl(a, &c, "list-names");
         assert_status(&c, ARBORCTL_EXIT_OK);
         cr_assert(strstr(c.out, "root/web/api\n") && strstr(c.out, "\napi\n"), "%s", c.out);
         cmd_done(&c);
@@ -456,25 +454,25 @@ Test(control, shutdown_ends_arbord_and_removes_the_socket) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         _cleanup_free_ char *sock = socket_path(a);
         struct stat st;
-        int status = -1;
-        Cmd c;
 
         cr_assert(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 07777) == 0600, "mode %o",
                   st.st_mode & 07777);
-        ctl(a, &c, "shutdown", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "shutdown");
         cr_assert(arbord_wait_match(a, "shutdown root code=0", -1, NULL), "%s", arbord_last_error(a));
-        cr_assert(arbord_wait_exit(a, -1, &status), "%s", arbord_last_error(a));
-        cr_assert_eq(status, 0);
+        expect_status(a, 0);
         cr_assert(stat(sock, &st) < 0 && errno == ENOENT, "the socket was left behind");
 
-        ctl(a, &c, "status", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_UNREACHABLE);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_UNREACHABLE, "status");
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
+
+/* Starts `arborctl events [FORMAT]` (FORMAT: "--json", or NULL) in *ev and waits until arbord has it subscribed. */
+static void follow_events(Arbord *a, Cmd *ev, const char *format) {
+        ctl_start(a, ev, "events", format);
+        cr_assert(arbord_wait_log(a, fmt("control: pid %d (uid 0) subscribed to events", (int) ev->pid), -1), "%s",
+                  arbord_last_error(a));
+}
 
 typedef struct LinesWait {
         Cmd *cmd;
@@ -497,30 +495,17 @@ static bool has_lines(void *userdata) {
 
 Test(control, events_json_is_exactly_the_lifecycle) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
-        _cleanup_free_ char *sock = socket_path(a), *subscribed = NULL;
         const HarnessEvent *evs;
         size_t first, n;
         char *line;
-        Cmd ev, c;
+        Cmd ev;
 
-        cmd_start(&ev, (const char *const[]) { ARBORCTL, "--socket", sock, "events", "--json", NULL });
-        cr_assert(asprintf(&subscribed, "control: pid %d (uid 0) subscribed to events", (int) ev.pid) > 0);
-        cr_assert(arbord_wait_log(a, subscribed, -1), "%s", arbord_last_error(a));
+        follow_events(a, &ev, "--json");
         (void) arbord_events(a, &first);
 
         /* a scripted crash, then a stop by command */
-        wait_usr1_ready(a, "root/crash");
-        ctl(a, &c, "kill", "-s", "SIGUSR1", "crash");
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_expect_sequence(a, (const char *const[]) { "exit root/crash code=3 normal=false",
-                                                                    "restart root/crash", "start root/crash",
-                                                                    "ready root/crash", NULL }, -1),
-                  "%s", arbord_last_error(a));
-        ctl(a, &c, "stop", "crash", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
-        cr_assert(arbord_wait_match(a, "stop root/crash normal=true", -1, NULL), "%s", arbord_last_error(a));
+        crash_by_command(a, "SIGUSR1");
+        stop_by_command(a, "crash", "root/crash");
 
         evs = arbord_events(a, &n);
         cr_assert_eq(n - first, 5, "arbord logged %zu events, expected 5", n - first);
@@ -549,20 +534,15 @@ Test(control, events_json_is_exactly_the_lifecycle) {
 
 Test(control, events_text_for_people) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
-        _cleanup_free_ char *sock = socket_path(a), *subscribed = NULL;
         Cmd ev, c;
 
-        cmd_start(&ev, (const char *const[]) { ARBORCTL, "--socket", sock, "events", NULL });
-        cr_assert(asprintf(&subscribed, "control: pid %d (uid 0) subscribed to events", (int) ev.pid) > 0);
-        cr_assert(arbord_wait_log(a, subscribed, -1), "%s", arbord_last_error(a));
-        ctl(a, &c, "stop", "api", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        follow_events(a, &ev, NULL);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "stop", "api");
         cr_assert(arbord_wait_until(a, has_lines, &(LinesWait) { &ev, 1 }, -1));
         cr_assert(strstr(ev.out, "root/web/api: stop pid=") && strstr(ev.out, "signal=SIGTERM (normal)"), "%s", ev.out);
 
         /* the tree ends: so does the follower, successfully */
-        ctl(a, &c, "shutdown", NULL, NULL, NULL);
+        ctl(a, &c, "shutdown");
         cmd_done(&c);
         cmd_wait(a, &ev);
         assert_status(&ev, ARBORCTL_EXIT_OK);
@@ -575,32 +555,25 @@ Test(control, events_text_for_people) {
 Test(control, a_live_socket_is_never_stolen) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         _cleanup_arbord_ Arbord *b = NULL;
-        _cleanup_free_ char *sock = socket_path(a), *ini = NULL, *msg = NULL;
-        int status = -1;
-        Cmd c;
+        _cleanup_free_ char *sock = socket_path(a), *msg = NULL;
 
-        cr_assert(asprintf(&ini, "[arbor]\ncontrol = %s\n[service:x]\ncommand = @HELPERS@/exit-after -t forever\n", sock) > 0);
-        b = arbord_start(ini, NULL);
-        cr_assert(b);
-        cr_assert(arbord_wait_exit(b, -1, &status), "%s", arbord_last_error(b));
-        cr_assert_eq(status, 1);
+        b = start(fmt(INI_WITH_CONTROL, sock));
+        expect_status(b, 1);
         cr_assert(asprintf(&msg, "control socket %s is in use by a running process (pid %d)", sock,
                            (int) arbord_pid(a)) > 0);
         cr_assert(arbord_log_contains(b, msg), "expected in the log: %s", msg);
         cr_assert_eq(arbord_count_events(b, "start"), 0, "the second arbord started services");
 
-        ctl(a, &c, "check", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "check");
 }
 
 Test(control, a_stale_socket_is_replaced) {
         _cleanup_arbord_ Arbord *a = NULL;
         char dir[] = "/tmp/arbor-stale-XXXXXX";
-        _cleanup_free_ char *rundir = NULL, *ini = NULL;
+        _cleanup_free_ char *rundir = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *const check[] = { ARBORCTL, "--socket", sa.sun_path, "check", NULL };
         int fd;
-        Cmd c;
 
         /* what a killed arbord leaves: a socket inode nobody listens on (in a directory arbord must create) */
         cr_assert(mkdtemp(dir));
@@ -611,22 +584,16 @@ Test(control, a_stale_socket_is_replaced) {
         cr_assert(fd >= 0 && bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0, "bind: %m");
         (void) close(fd);
 
-        cr_assert(asprintf(&ini, "[arbor]\ncontrol = %s\n[service:x]\ncommand = @HELPERS@/exit-after -t forever\n",
-                           sa.sun_path) > 0);
-        a = start_tree(ini);
+        a = start_tree(fmt(INI_WITH_CONTROL, sa.sun_path));
         cr_assert(arbord_log_contains(a, "was left by a process that is gone; replacing it"));
-        run(a, &c, (const char *const[]) { ARBORCTL, "--socket", sa.sun_path, "check", NULL });
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        run_expect(a, ARBORCTL_EXIT_OK, check);
 
         /* and the directory is created when missing */
         a = arbord_free(a);
         cr_assert(unlink(sa.sun_path) < 0 && errno == ENOENT, "arbord left its socket");
         cr_assert(rmdir(rundir) == 0);
-        a = start_tree(ini);
-        run(a, &c, (const char *const[]) { ARBORCTL, "--socket", sa.sun_path, "check", NULL });
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        a = start_tree(fmt(INI_WITH_CONTROL, sa.sun_path));
+        run_expect(a, ARBORCTL_EXIT_OK, check);
         a = arbord_free(a);
         (void) rmdir(rundir);
         (void) rmdir(dir);
@@ -635,25 +602,22 @@ Test(control, a_stale_socket_is_replaced) {
 Test(control, arbor_socket_variable_for_both_sides) {
         _cleanup_arbord_ Arbord *a = NULL;
         _cleanup_free_ char *env = NULL;
-        Cmd c;
 
         /* no control= at all: the harness gives arbord ARBOR_SOCKET=@TMP@/arbor.sock */
-        a = arbord_start_opts(&(ArbordOptions) {
+        a = start_opts(&(ArbordOptions) {
                 .ini = "[service:x]\ncommand = @HELPERS@/exit-after -t forever\n",
                 .flags = ARBORD_KEEP_CONTROL,
         });
-        cr_assert(a);
         cr_assert(arbord_wait_event(a, "ready", "root", -1, NULL), "%s", arbord_last_error(a));
         cr_assert(asprintf(&env, "ARBOR_SOCKET=%s/arbor.sock", arbord_tmpdir(a)) > 0);
-        run(a, &c, (const char *const[]) { "env", env, ARBORCTL, "check", NULL });
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        run_expect(a, ARBORCTL_EXIT_OK, (const char *const[]) { "env", env, ARBORCTL, "check", NULL });
 }
 
 /* ---- who may connect ------------------------------------------------------------------------ */
 
-static bool have_setpriv(void) {
-        return access("/usr/bin/setpriv", X_OK) == 0 || access("/bin/setpriv", X_OK) == 0;
+static void require_root_and_setpriv(void) {
+        if (getuid() != 0 || (access("/usr/bin/setpriv", X_OK) < 0 && access("/bin/setpriv", X_OK) < 0))
+                cr_skip("needs root and setpriv");
 }
 
 /* arborctl as uid 65534 with the given gid and supplementary groups ("" : none). */
@@ -666,16 +630,34 @@ static void ctl_as_nobody(Arbord *a, Cmd *c, const char *gid, const char *groups
                                           command, NULL });
 }
 
-Test(control, permission_denied_for_others) {
-        _cleanup_arbord_ Arbord *a = NULL;
-        _cleanup_free_ char *sock = NULL, *refused = NULL;
+/* ctl_as_nobody() when only its exit status matters: it must be code. */
+static void ctl_as_nobody_expect(Arbord *a, int code, const char *gid, const char *groups, const char *command) {
         Cmd c;
 
-        if (getuid() != 0 || !have_setpriv())
-                cr_skip("needs root and setpriv");
-        a = start_tree(tree_ini);
-        sock = socket_path(a);
-        cr_assert(chmod(arbord_tmpdir(a), 0711) == 0, "%m"); /* traversable, so the socket's own mode decides */
+        ctl_as_nobody(a, &c, gid, groups, command);
+        assert_status(&c, code);
+        cmd_done(&c);
+}
+
+/*
+ * start_tree(ini) with @TMP@ traversable by others (0711), so that the
+ * socket's own mode decides who reaches it; *ret_sock: the socket's path.
+ */
+static Arbord *start_tree_for_others(const char *ini, char **ret_sock) {
+        Arbord *a = start_tree(ini);
+
+        *ret_sock = socket_path(a);
+        cr_assert(chmod(arbord_tmpdir(a), 0711) == 0, "%m");
+        return a;
+}
+
+Test(control, permission_denied_for_others) {
+        _cleanup_arbord_ Arbord *a = NULL;
+        _cleanup_free_ char *sock = NULL;
+        Cmd c;
+
+        require_root_and_setpriv();
+        a = start_tree_for_others(tree_ini, &sock);
 
         /* the socket's mode (0600) refuses */
         ctl_as_nobody(a, &c, NOBODY, "", "status");
@@ -685,16 +667,12 @@ Test(control, permission_denied_for_others) {
 
         /* past the mode, the peer credentials refuse, and the refusal is logged */
         cr_assert(chmod(sock, 0666) == 0);
-        ctl_as_nobody(a, &c, NOBODY, "", "status");
-        assert_status(&c, ARBORCTL_EXIT_PERMISSION);
-        cmd_done(&c);
-        cr_assert(asprintf(&refused, "control: refused a connection from uid %s (pid ", NOBODY) > 0);
-        cr_assert(arbord_wait_log(a, refused, -1), "%s", arbord_last_error(a));
+        ctl_as_nobody_expect(a, ARBORCTL_EXIT_PERMISSION, NOBODY, "", "status");
+        cr_assert(arbord_wait_log(a, "control: refused a connection from uid " NOBODY " (pid ", -1), "%s",
+                  arbord_last_error(a));
 
         /* root still may */
-        ctl(a, &c, "check", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_OK, "check");
 }
 
 Test(control, control_group_grants_access) {
@@ -702,41 +680,27 @@ Test(control, control_group_grants_access) {
         _cleanup_free_ char *sock = NULL, *ini = NULL;
         struct group *g;
         struct stat st;
-        Cmd c;
 
-        if (getuid() != 0 || !have_setpriv())
-                cr_skip("needs root and setpriv");
+        require_root_and_setpriv();
         g = getgrgid(65534);
         if (!g)
                 cr_skip("no group 65534 here");
         cr_assert(asprintf(&ini, "[arbor]\ncontrol_group = %s\n%s", g->gr_name, tree_ini + strlen("[arbor]\n")) > 0);
-        a = start_tree(ini);
-        sock = socket_path(a);
-        cr_assert(chmod(arbord_tmpdir(a), 0711) == 0, "%m");
+        a = start_tree_for_others(ini, &sock);
         cr_assert(stat(sock, &st) == 0);
         cr_assert_eq(st.st_mode & 07777, 0660, "mode %o", st.st_mode & 07777);
         cr_assert_eq(st.st_gid, 65534);
 
         /* by the primary group */
-        ctl_as_nobody(a, &c, "65534", "", "check");
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_as_nobody_expect(a, ARBORCTL_EXIT_OK, "65534", "", "check");
         /* by a supplementary group */
-        ctl_as_nobody(a, &c, "12345", "65534", "check");
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_as_nobody_expect(a, ARBORCTL_EXIT_OK, "12345", "65534", "check");
         /* neither */
-        ctl_as_nobody(a, &c, "12345", "", "check");
-        assert_status(&c, ARBORCTL_EXIT_PERMISSION);
-        cmd_done(&c);
+        ctl_as_nobody_expect(a, ARBORCTL_EXIT_PERMISSION, "12345", "", "check");
         /* with the file mode out of the way, the peer check alone decides */
         cr_assert(chmod(sock, 0666) == 0);
-        ctl_as_nobody(a, &c, "12345", "", "check");
-        assert_status(&c, ARBORCTL_EXIT_PERMISSION);
-        cmd_done(&c);
-        ctl_as_nobody(a, &c, "12345", "65534", "check");
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        cmd_done(&c);
+        ctl_as_nobody_expect(a, ARBORCTL_EXIT_PERMISSION, "12345", "", "check");
+        ctl_as_nobody_expect(a, ARBORCTL_EXIT_OK, "12345", "65534", "check");
 }
 
 /* ---- robustness: the tree keeps being supervised ------------------------------------------------ */
@@ -789,7 +753,6 @@ static bool all_finished(void *userdata) {
 
 Test(control, hundred_concurrent_clients) {
         _cleanup_arbord_ Arbord *a = start_tree(crashloop_ini);
-        _cleanup_free_ char *sock = socket_path(a);
         enum { N = 100 };
         Cmd cmds[N];
         char *all = NULL;
@@ -797,8 +760,7 @@ Test(control, hundred_concurrent_clients) {
 
         cr_assert(arbord_wait_count(a, "restart root/loop", 3, -1), "%s", arbord_last_error(a));
         for (size_t i = 0; i < N; i++)
-                cmd_start(&cmds[i], (const char *const[]) { ARBORCTL, "--socket", sock, "--json",
-                                                            i % 2 ? "status" : "check", NULL });
+                ctl_start(a, &cmds[i], "--json", i % 2 ? "status" : "check");
         cr_assert(arbord_wait_until(a, all_finished, &(Many) { cmds, N }, -1), "the clients did not all finish");
         for (size_t i = 0; i < N; i++) {
                 cr_assert(cmds[i].exited);
@@ -831,7 +793,7 @@ Test(control, a_subscriber_that_never_reads_is_dropped) {
         cr_assert(arbord_wait_log(a, dropped, harness_timeout(-1) * 3), "%s", arbord_last_error(a));
         assert_restarts_continue(a, 20);
 
-        ctl(a, &c, "check", NULL, NULL, NULL);
+        ctl(a, &c, "check");
         cr_assert(c.status == ARBORCTL_EXIT_OK || c.status == ARBORCTL_EXIT_FAILED, "%s", c.err);
         cmd_done(&c);
 }
@@ -888,10 +850,8 @@ Test(control, garbage_and_vanishing_clients) {
         fd = connect_raw(a);
 
         assert_restarts_continue(a, 20);
-        ctl(a, &c, "status", "--json", NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_OK);
-        assert_jq(a, c.out, ".nodes | length == 3");
-        cmd_done(&c);
+        ctl(a, &c, "status", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".nodes | length == 3");
         (void) close(fd);
 }
 
@@ -908,15 +868,13 @@ Test(control, connections_are_capped) {
         cr_assert(arbord_wait_until(a, closed_by_peer, &fds[N - 1], -1));
         assert_restarts_continue(a, 10);
 
-        ctl(a, &c, "status", NULL, NULL, NULL);
-        assert_status(&c, ARBORCTL_EXIT_UNREACHABLE);
-        cmd_done(&c);
+        ctl_expect(a, ARBORCTL_EXIT_UNREACHABLE, "status");
 
         for (size_t i = 0; i < N; i++)
                 (void) close(fds[i]);
         /* slots free up as arbord notices the hang-ups; then it serves again */
         for (unsigned tries = 0;; tries++) {
-                ctl(a, &c, "check", NULL, NULL, NULL);
+                ctl(a, &c, "check");
                 if (c.status != ARBORCTL_EXIT_UNREACHABLE)
                         break;
                 cmd_done(&c);

@@ -18,127 +18,18 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "macro.h"
+#include "test-util.h"
 
-/* Every INI starts with this: a control socket of the test's own. */
-#define HEADER "[arbor]\ncontrol = @TMP@/arbor.sock\n"
-#define EXIT_AFTER "@HELPERS@/exit-after"
 #define IGNORE_TERM "@HELPERS@/ignore-term"
 #define NOTIFY_READY "@HELPERS@/notify-ready"
-/* A service that runs until SIGUSR1 (then exits with CODE) and says when it can take it. */
-#define ON_CUE(code) EXIT_AFTER " -p -t forever -c " #code
-
-#define EXPECT_SEQ(a, ...)                                                                                   \
-        cr_assert(arbord_expect_sequence((a), (const char *const[]) { __VA_ARGS__, NULL }, -1), "%s",         \
-                  arbord_last_error(a))
-
-/* A few formatted strings that live until the test ends (each test is its own process). */
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...) {
-        static char bufs[32][512];
-        static unsigned next;
-        char *b = bufs[next++ % 32];
-        va_list ap;
-
-        va_start(ap, f);
-        (void) vsnprintf(b, sizeof bufs[0], f, ap);
-        va_end(ap);
-        return b;
-}
-
-static long long now_ms(void) {
-        struct timespec ts;
-
-        cr_assert_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* arbord -- argv (its control socket: the harness's $ARBOR_SOCKET, @TMP@/arbor.sock). */
-static Arbord *start_argv(const char *const *argv) {
-        Arbord *a = arbord_start_argv(argv);
-
-        cr_assert_not_null(a, "arbord could not be started");
-        return a;
-}
-
-static Arbord *start(const char *ini) {
-        Arbord *a = arbord_start(ini, NULL);
-
-        cr_assert_not_null(a, "arbord could not be started");
-        return a;
-}
-
-/* The last event read so far that matches pattern; fails the test if none. */
-static const HarnessEvent *last_event(Arbord *a, const char *pattern) {
-        size_t n;
-        const HarnessEvent *evs = arbord_events(a, &n);
-
-        for (size_t i = n; i > 0; i--)
-                if (harness_event_matches(&evs[i - 1], pattern))
-                        return &evs[i - 1];
-        cr_assert_fail("no event '%s' so far", pattern);
-        return NULL;
-}
-
-/* The pid of the service's current process: that of its last start event. */
-static pid_t pid_of(Arbord *a, const char *path) {
-        const HarnessEvent *ev = last_event(a, fmt("start %s", path));
-
-        cr_assert_gt(ev->pid, 1, "start %s without a pid: %s", path, ev->line);
-        return (pid_t) ev->pid;
-}
-
-/* Makes an `exit-after -p -t forever` service end now, as its options say. */
-static void cue(Arbord *a, const char *path) {
-        pid_t pid = pid_of(a, path);
-
-        cr_assert(arbord_wait_stdout(a, fmt("pid %d\n", (int) pid), -1), "%s", arbord_last_error(a));
-        cr_assert_eq(kill(pid, SIGUSR1), 0, "kill(%d): %s", (int) pid, strerror(errno));
-}
-
-static void signal_arbord(Arbord *a, int sig) {
-        int r = arbord_signal(a, sig);
-
-        cr_assert_eq(r, 0, "arbord_signal: %s", strerror(-r));
-}
-
-/* "pid (comm) state" of each child of parent, for messages. */
-static const char *describe_children(pid_t parent) {
-        _cleanup_free_ char *list = read_whole_file(fmt("/proc/%d/task/%d/children", (int) parent, (int) parent), NULL);
-        char out[1024] = "";
-        size_t len = 0;
-
-        for (char *tok = list ? strtok(list, " \n") : NULL; tok && len < sizeof out - 100; tok = strtok(NULL, " \n")) {
-                _cleanup_free_ char *stat = read_whole_file(fmt("/proc/%s/stat", tok), NULL);
-                char *end = stat ? strrchr(stat, ')') : NULL;
-
-                if (end)
-                        end[3] = '\0'; /* "pid (comm) S" */
-                len += (size_t) snprintf(out + len, sizeof out - len, " [%s]", end ? stat : tok);
-        }
-        return fmt("%s", out);
-}
-
-static void expect_exit(Arbord *a, int status) {
-        int st = -1, n;
-
-        cr_assert(arbord_wait_exit(a, -1, &st), "%s", arbord_last_error(a));
-        cr_assert_eq(st, status, "arbord exited with %d, expected %d", st, status);
-        /*
-         * arbord reaps what it starts before it exits: anything it left
-         * unreaped would have been handed to us, the test (a subreaper).
-         */
-        n = count_children(getpid());
-        cr_assert_eq(n, 0, "arbord exited leaving %d process(es) to its parent:%s", n, describe_children(getpid()));
-}
 
 /* ---- strategies ------------------------------------------------------------------------- */
 
@@ -162,14 +53,12 @@ Test(strategy, one_for_one_restarts_only_the_dead_child) {
         c_pid = pid_of(a, "root/c");
 
         cue(a, "root/b");
-        EXPECT_SEQ(a, fmt("exit root/b pid=%d code=1 signal=null normal=false", (int) b_pid), "restart root/b",
-                   "start root/b", "ready root/b");
+        EXPECT_SEQ(a, fmt("exit root/b pid=%d code=1 signal=null normal=false", (int) b_pid), RESTARTED("root/b"));
         cr_assert_neq(pid_of(a, "root/b"), b_pid);
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, fmt("stop root/c pid=%d signal=SIGTERM normal=true", (int) c_pid),
-                   fmt("stop root/b pid=%d signal=SIGTERM normal=true", (int) pid_of(a, "root/b")),
-                   fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) a_pid), "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, fmt("stop root/c pid=%d signal=SIGTERM normal=true", (int) c_pid),
+                                fmt("stop root/b pid=%d signal=SIGTERM normal=true", (int) pid_of(a, "root/b")),
+                                fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) a_pid));
         expect_exit(a, 0);
 }
 
@@ -184,22 +73,18 @@ Test(strategy, one_for_all_stops_the_others_in_reverse_and_restarts_all_in_order
         cue(a, "root/b");
         EXPECT_SEQ(a, "exit root/b code=1 normal=false",
                    fmt("stop root/c pid=%d signal=SIGTERM normal=true", (int) c_pid),
-                   fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) a_pid), "restart root/a",
-                   "start root/a", "ready root/a", "restart root/b", "start root/b", "ready root/b", "restart root/c",
-                   "start root/c", "ready root/c");
+                   fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) a_pid), RESTARTED("root/a"),
+                   RESTARTED("root/b"), RESTARTED("root/c"));
 
         /* One failure counts once, however many children it restarts: two more fit in intensity 3. */
         cue(a, "root/a");
-        EXPECT_SEQ(a, "exit root/a code=1 normal=false", "stop root/c", "stop root/b", "restart root/a",
-                   "start root/a", "ready root/a", "restart root/b", "start root/b", "ready root/b", "restart root/c",
-                   "start root/c", "ready root/c");
+        EXPECT_SEQ(a, "exit root/a code=1 normal=false", "stop root/c", "stop root/b", RESTARTED("root/a"),
+                   RESTARTED("root/b"), RESTARTED("root/c"));
         cue(a, "root/c");
-        EXPECT_SEQ(a, "exit root/c code=1 normal=false", "stop root/b", "stop root/a", "restart root/a",
-                   "start root/a", "ready root/a", "restart root/b", "start root/b", "ready root/b", "restart root/c",
-                   "start root/c", "ready root/c");
+        EXPECT_SEQ(a, "exit root/c code=1 normal=false", "stop root/b", "stop root/a", RESTARTED("root/a"),
+                   RESTARTED("root/b"), RESTARTED("root/c"));
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/c", "stop root/b", "stop root/a", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/c", "stop root/b", "stop root/a");
         expect_exit(a, 0);
 }
 
@@ -219,13 +104,12 @@ Test(strategy, rest_for_one_restarts_the_dead_child_and_those_after_it) {
 
         cue(a, "root/b");
         EXPECT_SEQ(a, "exit root/b code=1 normal=false", fmt("stop root/d pid=%d signal=SIGTERM", (int) d_pid),
-                   fmt("stop root/c pid=%d signal=SIGTERM", (int) c_pid), "restart root/b", "start root/b",
-                   "ready root/b", "restart root/c", "start root/c", "ready root/c", "restart root/d", "start root/d",
-                   "ready root/d");
+                   fmt("stop root/c pid=%d signal=SIGTERM", (int) c_pid), RESTARTED("root/b"), RESTARTED("root/c"),
+                   RESTARTED("root/d"));
 
         /* The last child: only itself. */
         cue(a, "root/d");
-        EXPECT_SEQ(a, "exit root/d code=1 normal=false", "restart root/d", "start root/d", "ready root/d");
+        EXPECT_SEQ(a, "exit root/d code=1 normal=false", RESTARTED("root/d"));
 
         signal_arbord(a, SIGTERM);
         EXPECT_SEQ(a, "stop root/d", "stop root/c", "stop root/b",
@@ -242,9 +126,8 @@ Test(policy, permanent_restarts_after_a_normal_exit_too) {
 
         EXPECT_SEQ(a, "start root", "start root/p", "ready root/p", "ready root");
         cue(a, "root/p");
-        EXPECT_SEQ(a, "exit root/p code=0 signal=null normal=true", "restart root/p", "start root/p", "ready root/p");
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/p signal=SIGTERM normal=true", "shutdown root code=0");
+        EXPECT_SEQ(a, "exit root/p code=0 signal=null normal=true", RESTARTED("root/p"));
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/p signal=SIGTERM normal=true");
         expect_exit(a, 0);
 }
 
@@ -261,12 +144,10 @@ Test(policy, transient_restarts_only_after_an_abnormal_exit) {
         /* were clean restarted, "restart root/clean" would come right after its exit */
         EXPECT_SEQ(a, "exit root/clean code=0 normal=true");
         cue(a, "root/crash");
-        EXPECT_SEQ(a, "exit root/crash code=2 normal=false", "restart root/crash", "start root/crash",
-                   "ready root/crash");
+        EXPECT_SEQ(a, "exit root/crash code=2 normal=false", RESTARTED("root/crash"));
 
-        signal_arbord(a, SIGTERM);
         /* clean stays down: nothing to stop */
-        EXPECT_SEQ(a, "stop root/other", "stop root/crash", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/other", "stop root/crash");
         expect_exit(a, 0);
 }
 
@@ -288,8 +169,7 @@ Test(policy, temporary_is_never_restarted_and_never_counts) {
         cue(a, "root/ts");
         EXPECT_SEQ(a, "exit root/ts code=null signal=SIGABRT normal=false");
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/keep", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/keep");
         expect_exit(a, 0);
 }
 
@@ -310,10 +190,9 @@ Test(policy, success_exit_codes_make_an_exit_normal) {
         cue(a, "root/zero");
         EXPECT_SEQ(a, "exit root/zero code=0 normal=true");
         cue(a, "root/bad");
-        EXPECT_SEQ(a, "exit root/bad code=4 normal=false", "restart root/bad", "start root/bad", "ready root/bad");
+        EXPECT_SEQ(a, "exit root/bad code=4 normal=false", RESTARTED("root/bad"));
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/bad", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/bad");
         expect_exit(a, 0);
 }
 
@@ -328,23 +207,22 @@ Test(policy, death_by_a_signal_arbord_did_not_send_is_abnormal) {
         EXPECT_SEQ(a, "start root", "start root/segv", "ready root/segv", "start root/term", "ready root/term",
                    "start root/kill", "ready root/kill", "ready root");
         cue(a, "root/segv");
-        EXPECT_SEQ(a, "exit root/segv code=null signal=SIGSEGV normal=false", "restart root/segv", "start root/segv",
-                   "ready root/segv");
+        EXPECT_SEQ(a, "exit root/segv code=null signal=SIGSEGV normal=false", RESTARTED("root/segv"));
 
         /* SIGTERM is the stop signal, but arbord did not send it: abnormal, a transient child comes back */
         pid = pid_of(a, "root/term");
         cr_assert_eq(kill(pid, SIGTERM), 0);
         EXPECT_SEQ(a, fmt("exit root/term pid=%d code=null signal=SIGTERM normal=false", (int) pid),
-                   "restart root/term", "start root/term", "ready root/term");
+                   RESTARTED("root/term"));
 
         pid = pid_of(a, "root/kill");
         cr_assert_eq(kill(pid, SIGKILL), 0);
         EXPECT_SEQ(a, fmt("exit root/kill pid=%d code=null signal=SIGKILL normal=false", (int) pid),
-                   "restart root/kill", "start root/kill", "ready root/kill");
+                   RESTARTED("root/kill"));
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/kill signal=SIGTERM normal=true", "stop root/term signal=SIGTERM normal=true",
-                   "stop root/segv signal=SIGTERM normal=true", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/kill signal=SIGTERM normal=true",
+                                "stop root/term signal=SIGTERM normal=true",
+                                "stop root/segv signal=SIGTERM normal=true");
         expect_exit(a, 0);
 }
 
@@ -362,9 +240,8 @@ Test(stop, a_child_ignoring_sigterm_is_killed_when_its_shutdown_time_runs_out) {
         cr_assert(arbord_wait_stdout(a, "ready\n", -1), "%s", arbord_last_error(a));
 
         t0 = now_ms();
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/stubborn code=null signal=SIGKILL normal=true",
-                   "stop root/polite signal=SIGTERM normal=true", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/stubborn code=null signal=SIGKILL normal=true",
+                                "stop root/polite signal=SIGTERM normal=true");
         ev = last_event(a, "stop root/stubborn");
         cr_assert_geq(ev->ts, t0 + 300, "SIGKILL before the 300ms shutdown time ran out (%lld ms)", ev->ts - t0);
         cr_assert_lt(ev->ts, t0 + 4000, "SIGKILL only after %lld ms: shutdown = 300ms not honoured", ev->ts - t0);
@@ -383,9 +260,8 @@ Test(stop, brutal_kill_sends_sigkill_at_once) {
                    "ready root/stubborn", "ready root");
         cr_assert(arbord_wait_stdout(a, "ready\n", -1), "%s", arbord_last_error(a));
         t0 = now_ms();
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/stubborn signal=SIGKILL normal=true", "stop root/plain signal=SIGKILL normal=true",
-                   "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/stubborn signal=SIGKILL normal=true",
+                                "stop root/plain signal=SIGKILL normal=true");
         /* not after the default 5 s shutdown time */
         cr_assert_lt(last_event(a, "stop root/plain")->ts, t0 + 2500);
         expect_exit(a, 0);
@@ -398,11 +274,9 @@ Test(stop, stop_signal_is_what_arbord_sends) {
         EXPECT_SEQ(a, "start root", "start root/int", "ready root/int", "start root/usr1", "ready root/usr1",
                    "ready root");
         /* usr1 takes SIGUSR1 as "exit 9 now" once it printed its pid */
-        cr_assert(arbord_wait_stdout(a, fmt("pid %d\n", (int) pid_of(a, "root/usr1")), -1), "%s",
-                  arbord_last_error(a));
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/usr1 code=9 signal=null", "stop root/int code=null signal=SIGINT normal=true",
-                   "shutdown root code=0");
+        (void) wait_cue_ready(a, "root/usr1");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/usr1 code=9 signal=null",
+                                "stop root/int code=null signal=SIGINT normal=true");
         expect_exit(a, 0);
 }
 
@@ -475,16 +349,9 @@ Test(stop, sighup_usr1_usr2_change_nothing) {
         _cleanup_arbord_ Arbord *a = start(HEADER "[service:a]\ncommand = " ON_CUE(0) "\n");
 
         EXPECT_SEQ(a, "start root", "start root/a", "ready root/a", "ready root");
-        signal_arbord(a, SIGHUP);
-        cr_assert(arbord_wait_log(a, "SIGHUP", -1), "%s", arbord_last_error(a));
-        signal_arbord(a, SIGUSR1);
-        cr_assert(arbord_wait_log(a, "SIGUSR1", -1), "%s", arbord_last_error(a));
-        signal_arbord(a, SIGUSR2);
-        cr_assert(arbord_wait_log(a, "SIGUSR2", -1), "%s", arbord_last_error(a));
-        signal_arbord(a, SIGTERM);
+        signal_hup_usr1_usr2(a);
         /* nothing happened in between: a was neither stopped nor restarted */
-        EXPECT_SEQ(a, fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) pid_of(a, "root/a")),
-                   "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, fmt("stop root/a pid=%d signal=SIGTERM normal=true", (int) pid_of(a, "root/a")));
         expect_exit(a, 0);
 }
 
@@ -563,6 +430,7 @@ Test(start, exec_failure_during_a_restart_counts_and_is_retried_until_root_gives
         _cleanup_arbord_ Arbord *a = NULL;
         const char *seq[3 * EXEC_RETRIES + 8], *prog = scratch_prog;
         size_t n = 0;
+        pid_t p_pid;
 
         cr_assert_not_null(mkdtemp(scratch_dir));
         (void) snprintf(scratch_prog, sizeof scratch_prog, "%s/prog", scratch_dir);
@@ -572,10 +440,10 @@ Test(start, exec_failure_during_a_restart_counts_and_is_retried_until_root_gives
                              "[service:p]\ncommand = %s -p -t forever -c 1\n",
                       EXEC_RETRIES, prog));
         EXPECT_SEQ(a, "start root", "start root/a", "ready root/a", "start root/p", "ready root/p", "ready root");
-        cr_assert(arbord_wait_stdout(a, fmt("pid %d\n", (int) pid_of(a, "root/p")), -1), "%s", arbord_last_error(a));
+        p_pid = wait_cue_ready(a, "root/p");
         /* the program vanishes: the next start of p cannot exec */
         cr_assert_eq(unlink(prog), 0);
-        cr_assert_eq(kill(pid_of(a, "root/p"), SIGUSR1), 0);
+        cr_assert_eq(kill(p_pid, SIGUSR1), 0);
 
         seq[n++] = "exit root/p code=1 normal=false";
         for (int i = 0; i < EXEC_RETRIES; i++) {
@@ -610,8 +478,7 @@ Test(intensity, a_sub_supervisor_gives_up_then_the_root_restarts_it_then_gives_u
         for (int round = 1; round <= 2; round++) {
                 /* the sub's first restart fits its intensity of 1 */
                 cue(a, "root/sub/s1");
-                EXPECT_SEQ(a, "exit root/sub/s1 code=1 normal=false", "restart root/sub/s1", "start root/sub/s1",
-                           "ready root/sub/s1");
+                EXPECT_SEQ(a, "exit root/sub/s1 code=1 normal=false", RESTARTED("root/sub/s1"));
                 /* the second does not: sub gives up, stops s2 and exits with reason shutdown */
                 cue(a, "root/sub/s1");
                 EXPECT_SEQ(a, "exit root/sub/s1 code=1 normal=false", "giveup root/sub",
@@ -639,8 +506,7 @@ Test(intensity, a_transient_sub_supervisor_that_gave_up_stays_down) {
         /* a give-up is a normal exit (reason shutdown): a transient supervisor is not restarted, root does
          * not count it (intensity 0 would make it give up) */
         EXPECT_SEQ(a, "exit root/sub/s1 code=1 normal=false", "giveup root/sub", "exit root/sub normal=true");
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/a", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/a");
         expect_exit(a, 0);
 }
 
@@ -680,9 +546,8 @@ Test(auto_shutdown, sigterm_stops_the_command_and_arbord_exits_0) {
         _cleanup_arbord_ Arbord *a = start_argv((const char *const[]) { EXIT_AFTER, "-t", "forever", NULL });
 
         EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root");
-        signal_arbord(a, SIGTERM);
         /* stopped, not exited by itself: no auto_shutdown, a requested shutdown */
-        EXPECT_SEQ(a, "stop root/main signal=SIGTERM normal=true", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/main signal=SIGTERM normal=true");
         expect_exit(a, 0);
 }
 
@@ -745,9 +610,8 @@ Test(auto_shutdown, a_significant_transient_child_that_crashes_is_restarted_not_
 
         EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root");
         cue(a, "root/main");
-        EXPECT_SEQ(a, "exit root/main code=1 normal=false", "restart root/main", "start root/main", "ready root/main");
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/main", "shutdown root code=0");
+        EXPECT_SEQ(a, "exit root/main code=1 normal=false", RESTARTED("root/main"));
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/main");
         expect_exit(a, 0);
 }
 
@@ -767,10 +631,9 @@ Test(ready, notify_service_is_ready_only_after_ready_1) {
         cr_assert_geq(ready->ts, started->ts + 200, "ready %lld ms after start: before READY=1",
                       ready->ts - started->ts);
 
-        signal_arbord(a, SIGTERM);
         /* notify-ready exits 0 on SIGTERM */
-        EXPECT_SEQ(a, "stop root/after", "stop root/m code=0 normal=true", "stop root/n code=0 normal=true",
-                   "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/after", "stop root/m code=0 normal=true",
+                                "stop root/n code=0 normal=true");
         expect_exit(a, 0);
 }
 
@@ -800,17 +663,29 @@ Test(ready, exit_before_ready_is_a_failed_start) {
 
 /* ---- what a service inherits ----------------------------------------------------------------- */
 
-Test(hygiene, fds_signal_mask_dispositions_and_session) {
-        /* notify socket, control socket, pidfds and report pipes of earlier services all exist meanwhile */
-        _cleanup_arbord_ Arbord *a = start(HEADER "[service:n]\nready = notify\ncommand = " NOTIFY_READY "\n"
-                                                  "[service:a]\ncommand = " ON_CUE(0) "\n"
-                                                  "[service:probe]\ncommand = @HELPERS@/list-fds -o @TMP@/report -w\n");
-        _cleanup_free_ char *path = arbord_tmpfile(a, "report"), *report = NULL;
+/* A service that reports what it inherited (fds, signal mask and dispositions, session) to @TMP@/report. */
+#define PROBE "[service:probe]\ncommand = @HELPERS@/list-fds -o @TMP@/report -w\n"
 
-        cr_assert(arbord_wait_event(a, "start", "root/probe", -1, NULL), "%s", arbord_last_error(a));
+/* PROBE's report: waits for it. malloc'd. */
+static char *probe_report(Arbord *a) {
+        _cleanup_free_ char *path = arbord_tmpfile(a, "report");
+        char *report;
+
+        cr_assert_not_null(path);
         cr_assert(wait_for_file(path, -1));
         report = read_whole_file(path, NULL);
         cr_assert_not_null(report);
+        return report;
+}
+
+Test(hygiene, fds_signal_mask_dispositions_and_session) {
+        /* notify socket, control socket, pidfds and report pipes of earlier services all exist meanwhile */
+        _cleanup_arbord_ Arbord *a = start(HEADER "[service:n]\nready = notify\ncommand = " NOTIFY_READY "\n"
+                                                  "[service:a]\ncommand = " ON_CUE(0) "\n" PROBE);
+        _cleanup_free_ char *report = NULL;
+
+        cr_assert(arbord_wait_event(a, "start", "root/probe", -1, NULL), "%s", arbord_last_error(a));
+        report = probe_report(a);
         cr_expect(strstr(report, "fds: 0 1 2\n"), "leaked fds:\n%s", report);
         cr_expect(strstr(report, "sigblk: 0000000000000000\n"), "blocked signals:\n%s", report);
         cr_expect(strstr(report, "sigign: 0000000000000000\n"), "ignored signals:\n%s", report);
@@ -826,7 +701,7 @@ Test(hygiene, fds_signal_mask_dispositions_and_session) {
 Test(hygiene, dispositions_arbord_inherited_are_not_passed_on, .fini = remove_scratch) {
         char *script = scratch_script;
         _cleanup_arbord_ Arbord *a = NULL;
-        _cleanup_free_ char *path = NULL, *report = NULL;
+        _cleanup_free_ char *report = NULL;
         FILE *f;
         int fd;
 
@@ -842,11 +717,8 @@ Test(hygiene, dispositions_arbord_inherited_are_not_passed_on, .fini = remove_sc
         cr_assert_eq(fclose(f), 0);
         cr_assert_eq(setenv("ARBOR_TEST_ARBORD", script, 1), 0); /* this test's process only */
 
-        a = start(HEADER "[service:probe]\ncommand = @HELPERS@/list-fds -o @TMP@/report -w\n");
-        path = arbord_tmpfile(a, "report");
-        cr_assert(wait_for_file(path, -1));
-        report = read_whole_file(path, NULL);
-        cr_assert_not_null(report);
+        a = start(HEADER PROBE);
+        report = probe_report(a);
         cr_expect(strstr(report, "sigign: 0000000000000000\n"), "ignored signals passed on:\n%s", report);
         cr_expect(strstr(report, "sigblk: 0000000000000000\n"), "blocked signals passed on:\n%s", report);
         /* and arbord still takes SIGINT as a stop request, ignored or not */
@@ -880,7 +752,7 @@ Test(hygiene, stdin_is_dev_null_and_environment_and_working_directory_apply) {
 
 /* What systemd hands arbord (NOTIFY_SOCKET, LISTEN_*) is arbord's, never a service's. */
 Test(hygiene, arbords_own_manager_variables_are_not_passed_on) {
-        _cleanup_arbord_ Arbord *a = arbord_start_opts(&(ArbordOptions) {
+        _cleanup_arbord_ Arbord *a = start_opts(&(ArbordOptions) {
                 .command = (const char *const[]) { "/bin/sh", "-c",
                                                    "echo \"vars:${NOTIFY_SOCKET-}:${LISTEN_FDS-}:${LISTEN_PID-}:${KEPT-}\"",
                                                    NULL },
@@ -888,7 +760,6 @@ Test(hygiene, arbords_own_manager_variables_are_not_passed_on) {
                                                "KEPT=yes", NULL },
         });
 
-        cr_assert_not_null(a, "arbord could not be started");
         cr_assert(arbord_wait_stdout(a, "vars::::yes\n", -1), "%s", arbord_last_error(a));
         expect_exit(a, 0);
 }
@@ -939,7 +810,7 @@ static bool cond_gone(void *userdata) {
 
 /* The first child of parent listed in /proc/PID/task/PID/children; 0 if none. */
 static pid_t first_child(pid_t parent) {
-        _cleanup_free_ char *text = read_whole_file(fmt("/proc/%d/task/%d/children", (int) parent, (int) parent), NULL);
+        _cleanup_free_ char *text = children_text(parent);
 
         return text ? (pid_t) atoi(text) : 0;
 }
@@ -950,15 +821,13 @@ Test(hygiene, stopping_a_service_signals_its_whole_process_group) {
         pid_t main_pid, bg;
 
         EXPECT_SEQ(a, "start root", "start root/wrapper", "ready root/wrapper", "ready root");
-        main_pid = pid_of(a, "root/wrapper");
         /* once it printed its pid, the shell had forked the background job before exec */
-        cr_assert(arbord_wait_stdout(a, fmt("pid %d\n", (int) main_pid), -1), "%s", arbord_last_error(a));
+        main_pid = wait_cue_ready(a, "root/wrapper");
         bg = first_child(main_pid);
         cr_assert_gt(bg, 0, "no background process under %d", (int) main_pid);
         cr_assert_eq(getpgid(bg), main_pid);
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/wrapper signal=SIGTERM normal=true", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/wrapper signal=SIGTERM normal=true");
         cr_assert(arbord_wait_until(a, cond_dead, &bg, -1), "the background job %d survived the stop", (int) bg);
 }
 
@@ -987,35 +856,19 @@ Test(hygiene, a_double_forked_grandchild_is_reparented_to_arbord_and_reaped) {
         cr_assert(arbord_wait_until(a, cond_gone, &gc, -1), "arbord did not reap grandchild %d", (int) gc);
         cr_assert_eq(count_zombies(arbord_pid(a)), 0);
 
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/keep", "shutdown root code=0");
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/keep");
         expect_exit(a, 0);
-}
-
-typedef struct OnlyChildren {
-        pid_t parent;
-        int n;
-} OnlyChildren;
-
-static bool cond_children(void *userdata) {
-        const OnlyChildren *o = userdata;
-
-        return count_children(o->parent) == o->n;
 }
 
 Test(hygiene, orphans_left_by_a_service_are_all_reaped_by_the_subreaper) {
         _cleanup_arbord_ Arbord *a = start(HEADER "[service:keep]\ncommand = " ON_CUE(0) "\n"
                                                   "[service:orphans]\nrestart = transient\n"
                                                   "command = @HELPERS@/fork-orphans 2000\n");
-        OnlyChildren only_keep;
 
         EXPECT_SEQ(a, "start root", "start root/keep", "ready root/keep", "start root/orphans", "ready root/orphans",
                    "ready root", "exit root/orphans code=0 normal=true");
         cr_assert(arbord_wait_stdout(a, "forked 2000\n", -1), "%s", arbord_last_error(a));
-        only_keep = (OnlyChildren) { .parent = arbord_pid(a), .n = 1 };
-        cr_assert(arbord_wait_until(a, cond_children, &only_keep, -1), "%d children and %d zombies left under arbord",
-                  count_children(arbord_pid(a)), count_zombies(arbord_pid(a)));
-        signal_arbord(a, SIGTERM);
-        EXPECT_SEQ(a, "stop root/keep", "shutdown root code=0");
+        expect_children(a, 1); /* keep */
+        EXPECT_SIGTERM_SHUTDOWN(a, "stop root/keep");
         expect_exit(a, 0);
 }
