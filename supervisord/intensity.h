@@ -13,9 +13,9 @@
 #include "time-util.h"
 
 typedef struct RestartWindow {
-        usec_t *stamps;     /* ring of the most recent restarts, oldest at head */
-        unsigned capacity;  /* intensity + 1: one more can never be admitted */
-        unsigned head, count;
+        usec_t *stamps;    /* ring of the most recent restarts, oldest at head */
+        size_t capacity;   /* grows up to intensity + 1: one more can never be admitted */
+        size_t head, count;
         unsigned intensity;
         usec_t period;
 } RestartWindow;

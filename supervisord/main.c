@@ -5,6 +5,7 @@
  */
 
 #include <getopt.h>
+#include <malloc.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,15 @@ int main(int argc, char *argv[]) {
                 return EXIT_STATUS_FATAL;
         }
 
+        /*
+         * stderr is unbuffered: a JSON event would leave in a dozen write()s.
+         * Line-buffered, each event and message is one write, which also
+         * keeps concurrent writers (services share our stderr) from
+         * splitting our lines. Every log call ends in a newline or fflush().
+         */
+        if (setvbuf(stderr, NULL, _IOLBF, 0) != 0)
+                fprintf(stderr, "arbord: cannot line-buffer stderr; logging stays unbuffered\n");
+
         r = parse_argv(argc, argv, &o);
         if (r <= 0)
                 return r < 0 ? EXIT_STATUS_CONFIG : EXIT_STATUS_OK;
@@ -200,6 +210,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_STATUS_FATAL;
         }
         TAKE_PTR(config); /* the manager owns it now */
+        /* parsing freed much more than the tree keeps: give it back before we idle */
+        (void) malloc_trim(0);
 
         control_opts.path = manager_get_config(m)->control;
         r = control_server_new(m, &control_opts, &control);

@@ -68,3 +68,23 @@ Test(intensity, keeps_counting_after_exceeding) {
         for (usec_t t = 3; t <= 10; t++)
                 cr_assert_not(restart_window_add(&w, t));
 }
+
+/* The largest intensity the config accepts must neither overflow nor allocate up front. */
+Test(intensity, huge_intensity_grows_as_needed) {
+        window_setup(UINT32_MAX, 10 * USEC_PER_SEC);
+        cr_assert_lt(w.capacity, (size_t) 64, "allocated %zu slots up front", w.capacity);
+        for (usec_t t = 1; t <= 1000; t++)
+                cr_assert(restart_window_add(&w, t));
+        cr_assert_eq(restart_window_count(&w, 1000), 1000);
+}
+
+/* Growing keeps the stamps in order, so that they still slide out oldest first. */
+Test(intensity, growth_keeps_time_order) {
+        window_setup(100, 100);
+        for (usec_t t = 0; t < 20; t++)
+                cr_assert(restart_window_add(&w, t * 10));
+        /* at 250, the stamps 0..140 are older than the period of 100 */
+        cr_assert_eq(restart_window_count(&w, 250), 5);
+        cr_assert(restart_window_add(&w, 250));
+        cr_assert_eq(w.count, 6);
+}
