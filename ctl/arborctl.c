@@ -71,7 +71,8 @@ static void help(void) {
                "  kill [-s SIG] NAME     send SIG (default SIGTERM) to every running service of NAME\n"
                "  shutdown               stop the whole tree; arbord then exits\n"
                "  events                 print lifecycle events as they happen, until interrupted\n"
-               "  check                  exit 0 only when every non-temporary child is running\n"
+               "  check                  exit 0 only when every child is running (temporary ones and\n"
+               "                         transient ones that exited 0 excepted)\n"
                "  version                the versions of arborctl and of the running arbord\n"
                "\n"
                "NAME is a path in the tree (root/web/api) or a child's unique name (api).\n"
@@ -578,8 +579,18 @@ static int cmd_list_names(sd_bus *bus) {
 
 /* ---- check --------------------------------------------------------------------------------- */
 
-/* A temporary node, or one under a temporary supervisor, is allowed to be down. */
+/*
+ * Allowed to be down: a temporary node, or one under a temporary supervisor;
+ * and a transient service that finished its work (exited with code 0), as a
+ * one-shot set-up task does: it is done, not down. A health check that failed
+ * forever after such a task would be useless as a Docker HEALTHCHECK.
+ */
 static bool may_be_down(const Status *s, size_t i) {
+        const Node *n = &s->nodes[i];
+
+        if (streq(n->kind, "service") && streq(n->restart, "transient") && streq(n->state, "stopped") &&
+            n->exited && !n->exit_signal[0] && n->exit_code == 0)
+                return true;
         for (size_t k = i; k != SIZE_MAX; k = parent_index(s, k))
                 if (streq(s->nodes[k].restart, "temporary"))
                         return true;
@@ -620,9 +631,9 @@ static int cmd_check(sd_bus *bus, const Options *o) {
         if (o->json)
                 printf("], \"healthy\": %s, \"checked\": %zu}\n", bad == 0 ? "true" : "false", counted);
         else if (bad == 0)
-                printf("ok: all %zu non-temporary nodes are running\n", counted);
+                printf("ok: all %zu nodes that should run are running\n", counted);
         else
-                printf("unhealthy: %zu of %zu non-temporary nodes are not running\n", bad, counted);
+                printf("unhealthy: %zu of %zu nodes that should run are not running\n", bad, counted);
         status_done(&s);
         return bad == 0 ? ARBORCTL_EXIT_OK : ARBORCTL_EXIT_FAILED;
 }

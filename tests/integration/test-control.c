@@ -418,6 +418,22 @@ Test(control, check_is_a_health_probe) {
                     ".healthy == false and .not_running == [{\"path\": \"root/web/api\", \"state\": \"stopped\"}]");
 }
 
+/* A one-shot transient task that finished (exit 0) is done, not down; one that crashed is restarted. */
+Test(control, check_accepts_a_finished_transient_task) {
+        _cleanup_arbord_ Arbord *a = start_tree("[service:setup]\nrestart = transient\ncommand = " EXIT_AFTER " -c 0\n"
+                                                "[service:keep]\ncommand = " EXIT_AFTER " -t forever\n");
+        Cmd c;
+
+        /* it may end before or after root is ready: count, do not follow the cursor */
+        cr_assert(arbord_wait_count(a, "exit root/setup code=0 normal=true", 1, -1), "%s", arbord_last_error(a));
+        ctl(a, &c, "check", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".healthy == true and .checked == 2");
+        /* stopped by command, with a signal: down, not done */
+        stop_by_command(a, "keep", "root/keep");
+        ctl(a, &c, "check", "--json");
+        expect_json(a, &c, ARBORCTL_EXIT_FAILED, ".not_running == [{\"path\": \"root/keep\", \"state\": \"stopped\"}]");
+}
+
 Test(control, version_and_usage) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;
