@@ -1285,53 +1285,27 @@ static int split_value(KeyContext *k, char ***ret) {
         return r;
 }
 
-static int parse_strategy(KeyContext *k) {
-        const char *names[_STRATEGY_MAX];
-        Strategy s = strategy_from_string(k->entry->value);
-
-        if (s >= 0) {
-                k->node->strategy = s;
-                return 0;
+/*
+ * parse_<name>(): one of an enum's names into the node's field, or an error
+ * that lists every valid name (from the same table the names come from).
+ */
+#define DEFINE_PARSE_ENUM(name, type, field, max)                                       \
+        static int parse_##name(KeyContext *k) {                                        \
+                const char *names[max];                                                 \
+                type v = name##_from_string(k->entry->value);                           \
+                                                                                        \
+                if (v >= 0) {                                                           \
+                        k->node->field = v;                                             \
+                        return 0;                                                       \
+                }                                                                       \
+                ENUM_NAMES(names, name##_to_string, max);                               \
+                return invalid_choice(k, names, ELEMENTSOF(names));                     \
         }
-        ENUM_NAMES(names, strategy_to_string, _STRATEGY_MAX);
-        return invalid_choice(k, names, ELEMENTSOF(names));
-}
 
-static int parse_restart(KeyContext *k) {
-        const char *names[_RESTART_MAX];
-        RestartPolicy p = restart_policy_from_string(k->entry->value);
-
-        if (p >= 0) {
-                k->node->restart = p;
-                return 0;
-        }
-        ENUM_NAMES(names, restart_policy_to_string, _RESTART_MAX);
-        return invalid_choice(k, names, ELEMENTSOF(names));
-}
-
-static int parse_auto_shutdown(KeyContext *k) {
-        const char *names[_AUTO_SHUTDOWN_MAX];
-        AutoShutdown a = auto_shutdown_from_string(k->entry->value);
-
-        if (a >= 0) {
-                k->node->auto_shutdown = a;
-                return 0;
-        }
-        ENUM_NAMES(names, auto_shutdown_to_string, _AUTO_SHUTDOWN_MAX);
-        return invalid_choice(k, names, ELEMENTSOF(names));
-}
-
-static int parse_ready(KeyContext *k) {
-        const char *names[_READY_KIND_MAX];
-        ReadyKind r = ready_kind_from_string(k->entry->value);
-
-        if (r >= 0) {
-                k->node->ready = r;
-                return 0;
-        }
-        ENUM_NAMES(names, ready_kind_to_string, _READY_KIND_MAX);
-        return invalid_choice(k, names, ELEMENTSOF(names));
-}
+DEFINE_PARSE_ENUM(strategy, Strategy, strategy, _STRATEGY_MAX)
+DEFINE_PARSE_ENUM(restart_policy, RestartPolicy, restart, _RESTART_MAX)
+DEFINE_PARSE_ENUM(auto_shutdown, AutoShutdown, auto_shutdown, _AUTO_SHUTDOWN_MAX)
+DEFINE_PARSE_ENUM(ready_kind, ReadyKind, ready, _READY_KIND_MAX)
 
 static int parse_intensity(KeyContext *k) {
         if (parse_unsigned(k->entry->value, &k->node->intensity) < 0)
@@ -1519,7 +1493,7 @@ static const KeyDef supervisor_keys[] = {
         { .key = "intensity", .parse = parse_intensity },
         { .key = "period", .parse = parse_period },
         { .key = "auto_shutdown", .parse = parse_auto_shutdown },
-        { .key = "restart", .parse = parse_restart, .child_only = true },
+        { .key = "restart", .parse = parse_restart_policy, .child_only = true },
         { .key = "shutdown", .parse = parse_shutdown, .child_only = true },
         { .key = "significant", .parse = parse_significant, .child_only = true },
 };
@@ -1527,14 +1501,14 @@ static const KeyDef supervisor_keys[] = {
 static const KeyDef service_keys[] = {
         { .key = "command", .parse = parse_command },
         { .key = "parent", .parse = parse_parent },
-        { .key = "restart", .parse = parse_restart },
+        { .key = "restart", .parse = parse_restart_policy },
         { .key = "shutdown", .parse = parse_shutdown },
         { .key = "stop_signal", .parse = parse_stop_signal },
         { .key = "success_exit_codes", .parse = parse_success_exit_codes },
         { .key = "significant", .parse = parse_significant },
         { .key = "environment", .parse = parse_environment },
         { .key = "working_directory", .parse = parse_working_directory },
-        { .key = "ready", .parse = parse_ready },
+        { .key = "ready", .parse = parse_ready_kind },
         { .key = "ready_timeout", .parse = parse_ready_timeout },
 };
 
