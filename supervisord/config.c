@@ -1094,37 +1094,43 @@ static const char *section_file(const Validator *v, const DraftSection *s) {
         return v->draft->files[s->file];
 }
 
+/* "[section] key: message" (key NULL: "[section] message") at line. */
+static int section_verror(Validator *v, const DraftSection *s, unsigned line, const char *key, const char *fmt,
+                          va_list ap) _printf_(5, 0);
+static int section_verror(Validator *v, const DraftSection *s, unsigned line, const char *key, const char *fmt,
+                          va_list ap) {
+        _cleanup_free_ char *message = NULL;
+
+        if (vasprintf(&message, fmt, ap) < 0) {
+                message = NULL; /* its contents are undefined on failure */
+                return -ENOMEM;
+        }
+        if (key)
+                return errors_add(v->errors, section_file(v, s), line, "[%s] %s: %s", s->name, key, message);
+        return errors_add(v->errors, section_file(v, s), line, "[%s] %s", s->name, message);
+}
+
 static int entry_error(Validator *v, const DraftSection *s, const DraftEntry *e, const char *fmt, ...)
         _printf_(4, 5);
 static int entry_error(Validator *v, const DraftSection *s, const DraftEntry *e, const char *fmt, ...) {
-        _cleanup_free_ char *message = NULL;
         va_list ap;
-        char *m;
         int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&m, fmt, ap);
+        r = section_verror(v, s, e->line, e->key, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        message = m;
-        return errors_add(v->errors, section_file(v, s), e->line, "[%s] %s: %s", s->name, e->key, message);
+        return r;
 }
 
 static int section_error(Validator *v, const DraftSection *s, const char *fmt, ...) _printf_(3, 4);
 static int section_error(Validator *v, const DraftSection *s, const char *fmt, ...) {
-        _cleanup_free_ char *message = NULL;
         va_list ap;
-        char *m;
         int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&m, fmt, ap);
+        r = section_verror(v, s, s->line, NULL, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        message = m;
-        return errors_add(v->errors, section_file(v, s), s->line, "[%s] %s", s->name, message);
+        return r;
 }
 
 /* "'VALUE' is not valid; expected WHAT" at the key's line. */
