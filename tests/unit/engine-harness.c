@@ -426,6 +426,22 @@ static void render(Harness *h) {
 
 /* ---- Harness: inputs ----------------------------------------------------- */
 
+/* Runs one engine input (call appends to h->out), renders its actions; the input's result. */
+#define FEED(h, call)                                   \
+        ({                                              \
+                action_list_clear(&(h)->out);           \
+                int _r_ = (call);                       \
+                render(h);                              \
+                _r_;                                    \
+        })
+
+/* The same, for inputs the engine must accept: "what" names it in the failure. */
+#define FEED_OK(h, call, what, id)                                                              \
+        do {                                                                                    \
+                int _fed_ = FEED(h, call);                                                      \
+                cr_assert_geq(_fed_, 0, "%s(%s) = %d", (what), spec_of((h), (id))->path, _fed_); \
+        } while (0)
+
 void advance(Harness *h, usec_t usec) {
         h->now += usec;
 }
@@ -436,22 +452,12 @@ void advance_to(Harness *h, usec_t at) {
 }
 
 void h_start(Harness *h) {
-        int r;
-
-        action_list_clear(&h->out);
-        r = engine_start(h->engine, h->now, &h->out);
-        render(h);
-        cr_assert_geq(r, 0, "engine_start() = %d", r);
+        FEED_OK(h, engine_start(h->engine, h->now, &h->out), "engine_start", 0);
 }
 
 static void do_exec(Harness *h, NodeId id) {
-        int r;
-
         h->procs[id].state = PROC_RUNNING;
-        action_list_clear(&h->out);
-        r = engine_on_exec(h->engine, id, h->now, &h->out);
-        render(h);
-        cr_assert_geq(r, 0, "engine_on_exec(%s) = %d", spec_of(h, id)->path, r);
+        FEED_OK(h, engine_on_exec(h->engine, id, h->now, &h->out), "engine_on_exec", id);
 }
 
 void exec_ok(Harness *h, const char *name) {
@@ -462,13 +468,8 @@ void exec_ok(Harness *h, const char *name) {
 }
 
 static void do_ready(Harness *h, NodeId id) {
-        int r;
-
         h->procs[id].readied = true;
-        action_list_clear(&h->out);
-        r = engine_on_ready(h->engine, id, h->now, &h->out);
-        render(h);
-        cr_assert_geq(r, 0, "engine_on_ready(%s) = %d", spec_of(h, id)->path, r);
+        FEED_OK(h, engine_on_ready(h->engine, id, h->now, &h->out), "engine_on_ready", id);
 }
 
 void ready(Harness *h, const char *name) {
@@ -479,13 +480,8 @@ void ready(Harness *h, const char *name) {
 }
 
 static void do_spawn_fail(Harness *h, NodeId id, int error) {
-        int r;
-
         h->procs[id].state = PROC_NONE;
-        action_list_clear(&h->out);
-        r = engine_on_spawn_failed(h->engine, id, error, "exec", h->now, &h->out);
-        render(h);
-        cr_assert_geq(r, 0, "engine_on_spawn_failed(%s) = %d", spec_of(h, id)->path, r);
+        FEED_OK(h, engine_on_spawn_failed(h->engine, id, error, "exec", h->now, &h->out), "engine_on_spawn_failed", id);
 }
 
 void spawn_fail(Harness *h, const char *name, int error) {
@@ -496,14 +492,9 @@ void spawn_fail(Harness *h, const char *name, int error) {
 }
 
 static void do_exit(Harness *h, NodeId id, ExitStatus st) {
-        int r;
-
         h->procs[id].state = PROC_NONE;
         h->procs[id].dying = false;
-        action_list_clear(&h->out);
-        r = engine_on_exit(h->engine, id, st, h->now, &h->out);
-        render(h);
-        cr_assert_geq(r, 0, "engine_on_exit(%s) = %d", spec_of(h, id)->path, r);
+        FEED_OK(h, engine_on_exit(h->engine, id, st, h->now, &h->out), "engine_on_exit", id);
 }
 
 void crash(Harness *h, const char *name, int code) {
@@ -522,15 +513,11 @@ void kill_by_signal(Harness *h, const char *name, int sig) {
 
 void timer_at(Harness *h, const char *name, usec_t at) {
         NodeId id = node(h, name);
-        int r;
 
         cr_assert(h->procs[id].timer_armed, "test bug: no timer armed for %s", name);
         advance_to(h, at);
         h->procs[id].timer_armed = false;
-        action_list_clear(&h->out);
-        r = engine_on_timer(h->engine, id, h->now, &h->out);
-        render(h);
-        cr_assert_geq(r, 0, "engine_on_timer(%s) = %d", name, r);
+        FEED_OK(h, engine_on_timer(h->engine, id, h->now, &h->out), "engine_on_timer", id);
 }
 
 void timer(Harness *h, const char *name) {
@@ -541,21 +528,11 @@ void timer(Harness *h, const char *name) {
 }
 
 int command(Harness *h, EngineCommand cmd, const char *name) {
-        int r;
-
-        action_list_clear(&h->out);
-        r = engine_command(h->engine, cmd, node(h, name), h->now, &h->out);
-        render(h);
-        return r;
+        return FEED(h, engine_command(h->engine, cmd, node(h, name), h->now, &h->out));
 }
 
 int h_shutdown(Harness *h) {
-        int r;
-
-        action_list_clear(&h->out);
-        r = engine_shutdown(h->engine, h->now, &h->out);
-        render(h);
-        return r;
+        return FEED(h, engine_shutdown(h->engine, h->now, &h->out));
 }
 
 /* ---- Harness: the process model ------------------------------------------ */

@@ -49,26 +49,25 @@ static char *read_whole_file(const char *path) {
         return text;
 }
 
-static char *errors_text(const ConfigErrors *e) {
-        char *text = NULL;
-        size_t size = 0;
-        FILE *out = open_memstream(&text, &size);
+/* What print(object, FILE *) writes, as a malloc'd string. */
+#define CAPTURE(print, object)                                  \
+        ({                                                      \
+                char *_text_ = NULL;                            \
+                size_t _size_ = 0;                              \
+                FILE *_out_ = open_memstream(&_text_, &_size_); \
+                                                                \
+                cr_assert_not_null(_out_);                      \
+                print((object), _out_);                         \
+                cr_assert_eq(fclose(_out_), 0);                 \
+                _text_;                                         \
+        })
 
-        cr_assert_not_null(out);
-        config_errors_print(e, out);
-        cr_assert_eq(fclose(out), 0);
-        return text;
+static char *errors_text(const ConfigErrors *e) {
+        return CAPTURE(config_errors_print, e);
 }
 
 static char *tree_text(const Config *c) {
-        char *text = NULL;
-        size_t size = 0;
-        FILE *out = open_memstream(&text, &size);
-
-        cr_assert_not_null(out);
-        config_print_tree(c, out);
-        cr_assert_eq(fclose(out), 0);
-        return text;
+        return CAPTURE(config_print_tree, c);
 }
 
 static bool has_suffix(const char *s, const char *suffix) {
