@@ -678,7 +678,12 @@ static int pidfd_send_signal_(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* Replaces every @HELPERS@ and @TMP@. */
+/*
+ * Replaces every @HELPERS@ and @TMP@. @HELPERS@ becomes the short link that
+ * link_helpers() made in tmpdir, so that a test's INI lines stay the same
+ * length wherever the tree was built (inih cuts lines at 199 bytes, and
+ * distcheck builds deep down).
+ */
 static char *substitute(const char *s, const char *tmpdir) {
         static const char helpers[] = "@HELPERS@", tmp[] = "@TMP@";
         char *out = NULL;
@@ -690,7 +695,7 @@ static char *substitute(const char *s, const char *tmpdir) {
                 oom();
         while (*s) {
                 if (strncmp(s, helpers, sizeof helpers - 1) == 0) {
-                        fputs(HARNESS_HELPERS, f);
+                        fprintf(f, "%s/helpers", tmpdir);
                         s += sizeof helpers - 1;
                 } else if (strncmp(s, tmp, sizeof tmp - 1) == 0) {
                         fputs(tmpdir, f);
@@ -701,6 +706,13 @@ static char *substitute(const char *s, const char *tmpdir) {
         if (fclose(f) == EOF)
                 oom();
         return out;
+}
+
+/* tmpdir/helpers -> the helper programs' directory. */
+static int link_helpers(const char *tmpdir) {
+        _cleanup_free_ char *link = xasprintf("%s/helpers", tmpdir);
+
+        return symlink(HARNESS_HELPERS, link) < 0 ? -errno : 0;
 }
 
 /* The line [start, end) with blanks trimmed, as pointer and length. */
@@ -1212,6 +1224,11 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
                 return NULL;
         }
         a->tmpdir = xstrdup(tmpl);
+        if (link_helpers(a->tmpdir) < 0) {
+                arbord_fail(NULL, "symlink to %s in %s: %s", HARNESS_HELPERS, a->tmpdir, strerror(errno));
+                arbord_release(a);
+                return NULL;
+        }
 
         strv_push(&argv, &n, xstrdup(binary));
         a->control = xasprintf("%s/arbor.sock", a->tmpdir);
