@@ -640,9 +640,17 @@ static int cmd_check(sd_bus *bus, const Options *o) {
 
 /* ---- commands --------------------------------------------------------------------------------- */
 
+/* Start, Stop, Restart: arbord answers once the command is carried out, which takes as long as it takes. */
 static int cmd_simple(sd_bus *bus, const char *method, const char *name) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
 
+        /* a stop may wait out a long shutdown timeout, or an infinite one: no 25 s default here */
+        r = sd_bus_set_method_call_timeout(bus, USEC_INFINITY);
+        if (r < 0) {
+                fprintf(stderr, "arborctl: %s: %s\n", method, strerror(-r));
+                return ARBORCTL_EXIT_FAILED;
+        }
         return ctl_call(bus, method, &reply, "s", name);
 }
 

@@ -56,6 +56,8 @@
 #define ARBOR_ERROR_NOT_RUNNING "org.arbor.Error.NotRunning"
 #define ARBOR_ERROR_INVALID_SIGNAL "org.arbor.Error.InvalidSignal"
 #define ARBOR_ERROR_NOT_SUPPORTED "org.arbor.Error.NotSupported"
+#define ARBOR_ERROR_START_FAILED "org.arbor.Error.StartFailed"
+#define ARBOR_ERROR_CANCELLED "org.arbor.Error.Cancelled"
 #define ARBOR_ERROR_FAILED "org.arbor.Error.Failed"
 
 /*

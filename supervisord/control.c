@@ -33,6 +33,14 @@
 
 typedef struct Client Client;
 
+/* A Start, Stop or Restart whose answer waits until the engine has carried it out. */
+typedef struct PendingCall {
+        uint64_t cookie;
+        EngineCommand cmd;
+        sd_bus_message *call;
+        struct PendingCall *next;
+} PendingCall;
+
 struct Client {
         ControlServer *server;
         sd_bus *bus;
@@ -40,6 +48,7 @@ struct Client {
         pid_t pid;
         bool subscribed;
         bool doomed; /* freed by on_reap(), never inside its own callbacks */
+        PendingCall *pending;
         Client *prev, *next;
 };
 
@@ -60,6 +69,7 @@ struct ControlServer {
         Client *clients;
         unsigned n_clients;
         bool full_logged;
+        uint64_t last_cookie;
 };
 
 /* ---- the socket ----------------------------------------------------------------------- */
@@ -191,11 +201,34 @@ static int control_open_socket(ControlServer *s) {
 
 static int on_reap(sd_event_source *es, void *userdata);
 
+static PendingCall *pending_free(PendingCall *pc) {
+        sd_bus_message_unref(pc->call);
+        free(pc);
+        return NULL;
+}
+
+/* Takes the call waiting for cookie off c's list; NULL if c has none. */
+static PendingCall *pending_take(Client *c, uint64_t cookie) {
+        for (PendingCall **p = &c->pending; *p; p = &(*p)->next)
+                if ((*p)->cookie == cookie) {
+                        PendingCall *pc = *p;
+                        *p = pc->next;
+                        return pc;
+                }
+        return NULL;
+}
+
 static Client *client_free(Client *c) {
         ControlServer *s;
 
         if (!c)
                 return NULL;
+        /* the commands go on; nobody is left to hear how they ended */
+        while (c->pending) {
+                PendingCall *next = c->pending->next;
+                pending_free(c->pending);
+                c->pending = next;
+        }
         s = c->server;
         if (c->prev)
                 c->prev->next = c->next;
@@ -415,15 +448,29 @@ static int command_error(Manager *m, EngineCommand cmd, const NodeSpec *n, int r
                 return sd_bus_error_setf(error, ARBOR_ERROR_ALREADY_RUNNING, "%s is already %s", n->path,
                                          st == NODE_STARTING ? "starting" : "running");
         case -EBUSY: {
-                NodeState pst = engine_node_state(e, n->parent->index);
+                /* the supervisor above it that is starting or stopping */
+                const NodeSpec *a = n->parent;
 
-                if (pst != NODE_RUNNING)
-                        return sd_bus_error_setf(error, ARBOR_ERROR_BUSY, "%s cannot be %s now: its supervisor %s is %s",
-                                                 n->path, command_past(cmd), n->parent->path, node_state_to_string(pst));
-                return sd_bus_error_setf(error, ARBOR_ERROR_BUSY,
-                                         "%s cannot be %s now: its supervisor %s is busy restarting or stopping "
-                                         "children; try again", n->path, command_past(cmd), n->parent->path);
+                while (a->parent && engine_node_state(e, a->index) == NODE_RUNNING)
+                        a = a->parent;
+                return sd_bus_error_setf(error, ARBOR_ERROR_BUSY, "%s cannot be %s now: supervisor %s is %s",
+                                         n->path, command_past(cmd), a->path,
+                                         node_state_to_string(engine_node_state(e, a->index)));
         }
+        case -ENOBUFS:
+                return sd_bus_error_setf(error, ARBOR_ERROR_BUSY,
+                                         "%s cannot be %s now: %d commands already wait for its supervisor %s",
+                                         n->path, command_past(cmd), COMMAND_QUEUE_MAX, n->parent->path);
+        case -ECHILD: {
+                const char *why = engine_node_error(e, n->index);
+
+                return sd_bus_error_setf(error, ARBOR_ERROR_START_FAILED, "%s failed to start%s%s; it stays stopped",
+                                         n->path, why ? ": " : "", why ? why : "");
+        }
+        case -ECANCELED:
+                return sd_bus_error_setf(error, ARBOR_ERROR_CANCELLED,
+                                         "%s was not %s: its supervisor %s stopped first", n->path,
+                                         command_past(cmd), n->parent->path);
         case -EINVAL:
                 if (!n->parent)
                         return sd_bus_error_setf(error, ARBOR_ERROR_NOT_SUPPORTED,
@@ -438,6 +485,7 @@ static int command_error(Manager *m, EngineCommand cmd, const NodeSpec *n, int r
 
 static int method_command(sd_bus_message *msg, Client *c, EngineCommand cmd, sd_bus_error *error) {
         Manager *m = c->server->manager;
+        PendingCall *pc;
         const NodeSpec *n;
         const char *name;
         int r;
@@ -450,12 +498,45 @@ static int method_command(sd_bus_message *msg, Client *c, EngineCommand cmd, sd_
                 return r;
         log_info("control: pid %d (uid %u) asks to %s %s", (int) c->pid, (unsigned) c->uid,
                  engine_command_to_string(cmd), n->path);
-        r = manager_command(m, cmd, n->index);
-        if (r < 0)
+        pc = calloc(1, sizeof(PendingCall));
+        if (!pc)
+                return -ENOMEM;
+        /* on the list first: a command can be over before manager_command() returns (a fork that fails) */
+        *pc = (PendingCall) { .cookie = ++c->server->last_cookie, .cmd = cmd, .call = sd_bus_message_ref(msg),
+                              .next = c->pending };
+        c->pending = pc;
+        r = manager_command(m, cmd, n->index, pc->cookie);
+        if (r < 0) {
+                pending_free(pending_take(c, pc->cookie));
                 return command_error(m, cmd, n, r, error);
-        r = sd_bus_reply_method_return(msg, "s", n->path);
-        client_check_queue(c);
-        return r;
+        }
+        return 1; /* answered by on_command_done() */
+}
+
+/* The engine carried out (or gave up on) a command: its caller gets the answer it waited for. */
+static void on_command_done(uint64_t cookie, NodeId node, int result, void *userdata) {
+        ControlServer *s = userdata;
+        const NodeSpec *n = manager_get_config(s->manager)->nodes[node];
+
+        for (Client *c = s->clients; c; c = c->next) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                PendingCall *pc = pending_take(c, cookie);
+                int r;
+
+                if (!pc)
+                        continue;
+                if (result == 0)
+                        r = sd_bus_reply_method_return(pc->call, "s", n->path);
+                else {
+                        (void) command_error(s->manager, pc->cmd, n, result, &error);
+                        r = sd_bus_reply_method_error(pc->call, &error);
+                }
+                pending_free(pc);
+                if (r < 0)
+                        log_debug("control: cannot answer pid %d: %s", (int) c->pid, strerror(-r));
+                client_check_queue(c);
+                return;
+        }
 }
 
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -824,7 +905,11 @@ int control_server_new(Manager *m, const ControlOptions *opts, ControlServer **r
         if (r < 0)
                 return log_error_errno(r, "control: cannot set up: %m");
 
-        manager_set_event_listener(m, on_event, s);
+        manager_set_listener(m, &(ManagerListener) {
+                .event = on_event,
+                .command_done = on_command_done,
+                .userdata = s,
+        });
         log_debug("control: listening on %s", s->path);
         *ret = TAKE_PTR(s);
         return 0;
@@ -835,7 +920,7 @@ ControlServer *control_server_free(ControlServer *s) {
 
         if (!s)
                 return NULL;
-        manager_set_event_listener(s->manager, NULL, NULL);
+        manager_set_listener(s->manager, NULL);
         while (s->clients)
                 client_free(s->clients);
         s->listen_source = sd_event_source_disable_unref(s->listen_source);

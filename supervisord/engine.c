@@ -41,7 +41,21 @@ typedef struct Job {
         size_t cursor;    /* stop phase: next index is cursor-1; start phase: cursor */
         NodeId waiting_on; /* the child whose stop or start is in progress */
         EndReason reason;  /* JOB_SHUTDOWN only */
+        NodeId target;     /* JOB_COMMAND only: the child it is about */
+        uint64_t cookie;   /* JOB_COMMAND only: the caller's, for ACTION_COMMAND_DONE */
 } Job;
+
+/* A command that arrived while a job ran; it runs when the job is over. */
+typedef struct QueuedCommand {
+        EngineCommand cmd;
+        NodeId target;
+        uint64_t cookie;
+} QueuedCommand;
+
+typedef struct CommandQueue {
+        QueuedCommand *items; /* ring of COMMAND_QUEUE_MAX */
+        size_t head, count;
+} CommandQueue;
 
 /* Exits that arrived while a job ran; decided when the job is over. */
 typedef struct Mailbox {
@@ -70,6 +84,7 @@ typedef struct NodeRt {
         RestartWindow window;
         Job job;
         Mailbox mailbox;
+        CommandQueue commands; /* served after the mailbox */
         bool brutal;          /* being killed: start nothing, SIGKILL everything */
         int end_status;       /* root: arbord's exit status once the tree ends */
 } NodeRt;
@@ -99,6 +114,7 @@ static const char *const action_kind_table[_ACTION_KIND_MAX] = {
         [ACTION_DISARM_TIMER] = "disarm",
         [ACTION_EVENT] = "event",
         [ACTION_EXIT] = "exit",
+        [ACTION_COMMAND_DONE] = "command-done",
 };
 
 static const char *const engine_command_table[_COMMAND_MAX] = {
@@ -208,6 +224,10 @@ static void emit_end_event(Engine *e, EventKind kind, NodeId id, const ExitStatu
         ev.normal = normal;
         ev.error = error;
         emit(e, (Action) { .kind = ACTION_EVENT, .node = id, .event = ev });
+}
+
+static void emit_command_done(Engine *e, NodeId c, uint64_t cookie, int result) {
+        emit(e, (Action) { .kind = ACTION_COMMAND_DONE, .node = c, .cookie = cookie, .result = result });
 }
 
 static void emit_signal(Engine *e, NodeId id, int sig) {
@@ -469,6 +489,36 @@ static bool mailbox_pop(Mailbox *m, size_t *ret_child, unsigned *ret_generation)
         return true;
 }
 
+static bool command_queue_push(CommandQueue *q, QueuedCommand qc) {
+        if (q->count == COMMAND_QUEUE_MAX)
+                return false;
+        q->items[(q->head + q->count++) % COMMAND_QUEUE_MAX] = qc;
+        return true;
+}
+
+static bool command_queue_pop(CommandQueue *q, QueuedCommand *ret) {
+        if (q->count == 0)
+                return false;
+        *ret = q->items[q->head];
+        q->head = (q->head + 1) % COMMAND_QUEUE_MAX;
+        q->count--;
+        return true;
+}
+
+/*
+ * s stops (its parent stops it, it gave up, auto_shutdown): the command it
+ * is carrying out and those waiting will not be, and their callers learn it.
+ */
+static void sup_cancel_commands(Engine *e, NodeId s) {
+        NodeRt *r = rt(e, s);
+        QueuedCommand qc;
+
+        if (r->job.kind == JOB_COMMAND)
+                emit_command_done(e, r->job.target, r->job.cookie, -ECANCELED);
+        while (command_queue_pop(&r->commands, &qc))
+                emit_command_done(e, qc.target, qc.cookie, -ECANCELED);
+}
+
 static int exit_status_of(Engine *e, NodeId c) {
         NodeRt *r = rt(e, c);
 
@@ -515,6 +565,7 @@ static void sup_begin_stop(Engine *e, NodeId s, EndReason reason) {
 
         if (r->state == NODE_STOPPED)
                 return;
+        sup_cancel_commands(e, s);
         job_reset(e, s, JOB_SHUTDOWN);
         for (size_t i = 0; i < n->n_children; i++)
                 r->job.stop[i] = true;
@@ -620,6 +671,63 @@ static void sup_decide(Engine *e, NodeId s, NodeId c) {
         engine_bug(e, "invalid restart policy");
 }
 
+/* Nothing starts or stops under a part of the tree that is not up (starting, or shutting down). */
+static bool supervisors_up(Engine *e, NodeId c) {
+        for (NodeId a = parent_id(e, c); a != NODE_NONE; a = parent_id(e, a))
+                if (rt(e, a)->state != NODE_RUNNING)
+                        return false;
+        return true;
+}
+
+/* -EALREADY when c already is what cmd asks for. */
+static int command_redundant(Engine *e, EngineCommand cmd, NodeId c) {
+        NodeState st = rt(e, c)->state;
+
+        switch (cmd) {
+        case COMMAND_START:
+                return st != NODE_STOPPED ? -EALREADY : 0;
+        case COMMAND_STOP:
+                return st == NODE_STOPPED ? -EALREADY : 0;
+        case COMMAND_RESTART:
+                return 0;
+        case _COMMAND_MAX:
+        case _COMMAND_INVALID:
+                break;
+        }
+        return -EINVAL;
+}
+
+/* Carries out cmd on child c of s, which is idle. */
+static void sup_begin_command(Engine *e, NodeId s, EngineCommand cmd, NodeId c, uint64_t cookie) {
+        Job *j = &rt(e, s)->job;
+        size_t ci = spec(e, c)->child_index;
+
+        job_reset(e, s, JOB_COMMAND);
+        j->target = c;
+        j->cookie = cookie;
+        j->stop[ci] = cmd != COMMAND_START;
+        j->start[ci] = cmd != COMMAND_STOP;
+        if (cmd == COMMAND_STOP)
+                rt(e, c)->held = true;
+        sup_advance(e, s);
+}
+
+/* Runs the commands that waited for a job to end, in arrival order, as long as s stays idle. */
+static void sup_serve_commands(Engine *e, NodeId s) {
+        NodeRt *r = rt(e, s);
+        QueuedCommand qc;
+
+        while (r->job.kind == JOB_NONE && r->state == NODE_RUNNING && !r->brutal &&
+               command_queue_pop(&r->commands, &qc)) {
+                int k = supervisors_up(e, qc.target) ? command_redundant(e, qc.cmd, qc.target) : -EBUSY;
+
+                if (k < 0)
+                        emit_command_done(e, qc.target, qc.cookie, k);
+                else
+                        sup_begin_command(e, s, qc.cmd, qc.target, qc.cookie);
+        }
+}
+
 /* Decides the exits that waited while a job ran, as long as s stays idle. */
 static void sup_drain_mailbox(Engine *e, NodeId s) {
         NodeRt *r = rt(e, s);
@@ -636,6 +744,7 @@ static void sup_drain_mailbox(Engine *e, NodeId s) {
                         continue;
                 sup_decide(e, s, c);
         }
+        sup_serve_commands(e, s);
 }
 
 static void sup_job_done(Engine *e, NodeId s) {
@@ -653,8 +762,15 @@ static void sup_job_done(Engine *e, NodeId s) {
                         sup_child_settled(e, p, s);
                 break;
         case JOB_RESTART:
-        case JOB_COMMAND:
                 break;
+        case JOB_COMMAND: {
+                NodeId c = r->job.target;
+                bool wanted_up = r->job.start[spec(e, c)->child_index];
+
+                emit_command_done(e, c, r->job.cookie,
+                                  wanted_up && rt(e, c)->state != NODE_RUNNING ? -ECHILD : 0);
+                break;
+        }
         case JOB_SHUTDOWN:
                 mailbox_clear(&r->mailbox);
                 r->brutal = false;
@@ -869,8 +985,9 @@ static int node_rt_init(Engine *e, NodeId id) {
         r->mailbox.child = calloc(k ? k : 1, sizeof(size_t));
         r->mailbox.generation = calloc(k ? k : 1, sizeof(unsigned));
         r->mailbox.capacity = k ? k : 1;
+        r->commands.items = calloc(COMMAND_QUEUE_MAX, sizeof(QueuedCommand));
         r->job.waiting_on = NODE_NONE;
-        if (!r->job.stop || !r->job.start || !r->mailbox.child || !r->mailbox.generation)
+        if (!r->job.stop || !r->job.start || !r->mailbox.child || !r->mailbox.generation || !r->commands.items)
                 return -ENOMEM;
         return 0;
 }
@@ -900,6 +1017,7 @@ Engine *engine_free(Engine *e) {
                 free(r->job.start);
                 free(r->mailbox.child);
                 free(r->mailbox.generation);
+                free(r->commands.items);
                 free(r->error);
         }
         free(e->nodes);
@@ -997,44 +1115,33 @@ int engine_on_timer(Engine *e, NodeId id, usec_t now, ActionList *out) {
         return engine_end_input(e);
 }
 
-int engine_command(Engine *e, EngineCommand cmd, NodeId c, usec_t now, ActionList *out) {
+int engine_command(Engine *e, EngineCommand cmd, NodeId c, uint64_t cookie, usec_t now, ActionList *out) {
         NodeId s;
-        NodeRt *sr, *cr;
+        NodeRt *sr;
+        int r;
 
-        if (c == 0 || c >= e->config->n_nodes)
+        if (c == 0 || c >= e->config->n_nodes || cmd < 0 || cmd >= _COMMAND_MAX)
                 return -EINVAL;
+        if (!supervisors_up(e, c))
+                return -EBUSY;
         s = parent_id(e, c);
         sr = rt(e, s);
-        cr = rt(e, c);
-        if (sr->job.kind != JOB_NONE)
-                return -EBUSY;
-        /* nothing starts or stops under a part of the tree that is not up (e.g. shutting down) */
-        for (NodeId a = s; a != NODE_NONE; a = parent_id(e, a))
-                if (rt(e, a)->state != NODE_RUNNING)
-                        return -EBUSY;
-        switch (cmd) {
-        case COMMAND_START:
-                if (cr->state != NODE_STOPPED)
-                        return -EALREADY;
-                break;
-        case COMMAND_STOP:
-                if (cr->state == NODE_STOPPED)
-                        return -EALREADY;
-                break;
-        case COMMAND_RESTART:
-                break;
-        case _COMMAND_MAX:
-        case _COMMAND_INVALID:
-                return -EINVAL;
-        }
-
         engine_begin_input(e, out, now);
-        job_reset(e, s, JOB_COMMAND);
-        sr->job.stop[spec(e, c)->child_index] = cmd != COMMAND_START;
-        sr->job.start[spec(e, c)->child_index] = cmd != COMMAND_STOP;
-        if (cmd == COMMAND_STOP)
-                cr->held = true;
-        sup_advance(e, s);
+        if (sr->job.kind != JOB_NONE || sr->commands.count > 0) {
+                QueuedCommand qc = { .cmd = cmd, .target = c, .cookie = cookie };
+
+                if (!command_queue_push(&sr->commands, qc)) {
+                        (void) engine_end_input(e);
+                        return -ENOBUFS;
+                }
+                return engine_end_input(e);
+        }
+        r = command_redundant(e, cmd, c);
+        if (r < 0) {
+                (void) engine_end_input(e);
+                return r;
+        }
+        sup_begin_command(e, s, cmd, c, cookie);
         return engine_end_input(e);
 }
 
@@ -1107,6 +1214,10 @@ bool engine_node_last_exit(const Engine *e, NodeId id, ExitStatus *ret) {
 
 bool engine_node_removed(const Engine *e, NodeId id) {
         return id < e->config->n_nodes && e->nodes[id].removed;
+}
+
+const char *engine_node_error(const Engine *e, NodeId id) {
+        return id < e->config->n_nodes ? e->nodes[id].error : NULL;
 }
 
 bool engine_finished(const Engine *e) {

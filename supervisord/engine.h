@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "event.h"
 #include "spec.h"
@@ -49,6 +50,7 @@ typedef enum ActionKind {
         ACTION_DISARM_TIMER, /* cancel the timer of .node */
         ACTION_EVENT,        /* publish .event */
         ACTION_EXIT,         /* the tree has ended: arbord exits with .exit_status */
+        ACTION_COMMAND_DONE, /* the command .cookie about child .node is over, with .result */
         _ACTION_KIND_MAX,
         _ACTION_KIND_INVALID = -EINVAL,
 } ActionKind;
@@ -60,6 +62,8 @@ typedef struct Action {
         usec_t usec;
         int exit_status;
         Event event;
+        uint64_t cookie; /* ACTION_COMMAND_DONE: what engine_command() was given */
+        int result;      /* ACTION_COMMAND_DONE: see engine_command() */
 } Action;
 
 typedef struct ActionList {
@@ -115,11 +119,27 @@ int engine_on_timer(Engine *e, NodeId node, usec_t now, ActionList *out);
 
 /*
  * OTP's terminate_child/restart_child, for a service or a whole subtree.
- * Returns 0 when accepted, -EALREADY (start: already running; stop: already
- * stopped), -EBUSY (its supervisor is in the middle of a restart or
- * shutdown), -EINVAL (the root cannot be started/stopped this way).
+ *
+ * As calls to an OTP supervisor wait in its mailbox while it restarts, a
+ * command for a supervisor that is in the middle of a job waits in its queue
+ * (after the exits that arrived before it) and runs when the job is over.
+ * Every accepted command ends in exactly one ACTION_COMMAND_DONE carrying
+ * cookie, with .result:
+ *   0            done: the child is running (start, restart) or stopped (stop)
+ *   -EALREADY    start of a child that is running; stop of one that is stopped
+ *   -ECHILD      the child failed to start; it stays stopped (not counted)
+ *   -EBUSY       when it came to run, a supervisor above it was not running
+ *   -ECANCELED   its supervisor stopped (shutdown, gave up) before it was done
+ *
+ * Returns 0 when accepted (the ACTION_COMMAND_DONE may already be in out),
+ * or refuses at once, with nothing done: -EINVAL (the root cannot be started
+ * or stopped this way), -EBUSY (a supervisor above it is starting or
+ * stopping), -ENOBUFS (COMMAND_QUEUE_MAX commands already wait), and
+ * -EALREADY when it would have run at once (a waiting command learns that
+ * from its ACTION_COMMAND_DONE instead).
  */
-int engine_command(Engine *e, EngineCommand cmd, NodeId node, usec_t now, ActionList *out);
+#define COMMAND_QUEUE_MAX 64
+int engine_command(Engine *e, EngineCommand cmd, NodeId node, uint64_t cookie, usec_t now, ActionList *out);
 
 /* Orderly shutdown of the whole tree (SIGTERM); ends in ACTION_EXIT with status 0. */
 int engine_shutdown(Engine *e, usec_t now, ActionList *out);
@@ -138,6 +158,7 @@ unsigned engine_node_window_restarts(const Engine *e, NodeId node, usec_t now); 
 usec_t engine_node_since(const Engine *e, NodeId node);            /* when it entered its state */
 bool engine_node_last_exit(const Engine *e, NodeId node, ExitStatus *ret); /* false: never exited */
 bool engine_node_removed(const Engine *e, NodeId node);            /* a temporary child that ended */
+const char *engine_node_error(const Engine *e, NodeId node);       /* why its last start failed; NULL: none */
 bool engine_finished(const Engine *e);                              /* ACTION_EXIT was emitted */
 
 const char *node_state_to_string(NodeState s);

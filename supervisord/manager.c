@@ -72,8 +72,7 @@ struct Manager {
         unsigned interrupts; /* SIGINTs received; the second one kills */
         sd_event_source *grace_timer;
 
-        EventListener listener;
-        void *listener_userdata;
+        ManagerListener listener;
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -394,8 +393,8 @@ static void manager_publish(Manager *m, const Action *a) {
         log_event(&ev);
         if (ev.kind == EVENT_READY && a->node == 0)
                 (void) sd_notify(0, "READY=1");
-        if (m->listener)
-                m->listener(&ev, m->listener_userdata);
+        if (m->listener.event)
+                m->listener.event(&ev, m->listener.userdata);
 }
 
 static void manager_apply(Manager *m, const Action *a) {
@@ -423,6 +422,10 @@ static void manager_apply(Manager *m, const Action *a) {
                 return;
         case ACTION_EXIT:
                 manager_tree_done(m, a->exit_status);
+                return;
+        case ACTION_COMMAND_DONE:
+                if (m->listener.command_done)
+                        m->listener.command_done(a->cookie, a->node, a->result, m->listener.userdata);
                 return;
         case _ACTION_KIND_MAX:
         case _ACTION_KIND_INVALID:
@@ -788,10 +791,10 @@ pid_t manager_node_pid(Manager *m, NodeId id) {
         return id < m->config->n_nodes ? m->procs[id].pid : 0;
 }
 
-int manager_command(Manager *m, EngineCommand cmd, NodeId id) {
-        int r = engine_command(m->engine, cmd, id, manager_now(m), &m->actions);
+int manager_command(Manager *m, EngineCommand cmd, NodeId id, uint64_t cookie) {
+        int r = engine_command(m->engine, cmd, id, cookie, manager_now(m), &m->actions);
 
-        if (r == -EINVAL || r == -EALREADY || r == -EBUSY)
+        if (r == -EINVAL || r == -EALREADY || r == -EBUSY || r == -ENOBUFS)
                 return r; /* refused: nothing happened */
         manager_after_input(m, r);
         return 0;
@@ -832,7 +835,6 @@ int manager_request_shutdown(Manager *m) {
         return 0;
 }
 
-void manager_set_event_listener(Manager *m, EventListener l, void *userdata) {
-        m->listener = l;
-        m->listener_userdata = userdata;
+void manager_set_listener(Manager *m, const ManagerListener *l) {
+        m->listener = l ? *l : (ManagerListener) {};
 }

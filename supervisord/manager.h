@@ -18,7 +18,13 @@
 
 typedef struct Manager Manager;
 
-typedef void (*EventListener)(const Event *ev, void *userdata);
+/* What the control server hears from the manager. */
+typedef struct ManagerListener {
+        void (*event)(const Event *ev, void *userdata);
+        /* the command engine_command() accepted with cookie is over (result as ACTION_COMMAND_DONE's) */
+        void (*command_done)(uint64_t cookie, NodeId node, int result, void *userdata);
+        void *userdata;
+} ManagerListener;
 
 /* Takes ownership of config on success. Signals must already be blocked (see manager_block_signals). */
 int manager_new(Config *config, Manager **ret);
@@ -39,7 +45,8 @@ const Config *manager_get_config(Manager *m);
 const Engine *manager_get_engine(Manager *m);
 usec_t manager_now(Manager *m);
 pid_t manager_node_pid(Manager *m, NodeId id); /* 0: not running */
-int manager_command(Manager *m, EngineCommand cmd, NodeId id);
+/* As engine_command(): 0 accepted (the listener hears command_done later, or already did), or a refusal. */
+int manager_command(Manager *m, EngineCommand cmd, NodeId id, uint64_t cookie);
 int manager_signal_node(Manager *m, NodeId id, int sig); /* to every running service of the subtree */
 int manager_request_shutdown(Manager *m);
-void manager_set_event_listener(Manager *m, EventListener l, void *userdata);
+void manager_set_listener(Manager *m, const ManagerListener *l); /* NULL: nobody listens */

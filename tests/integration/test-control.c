@@ -362,6 +362,100 @@ Test(control, stop_start_restart_follow_otp) {
         ctl_expect_err(a, ARBORCTL_EXIT_FAILED, "shutdown", "stop", "root");
 }
 
+/* A service that ignores SIGTERM and waits as long as it takes (shutdown = infinity), beside a plain one. */
+static const char stubborn_ini[] =
+        HEADER
+        "[service:stubborn]\n"
+        "command = @HELPERS@/ignore-term\n"
+        "shutdown = infinity\n"
+        "[service:db]\n"
+        "command = @HELPERS@/exit-after -t forever\n";
+
+/* db, and a service that fails to start (exits before it is ready) once @TMP@/broken exists. */
+static const char gated_ini[] =
+        HEADER
+        "[service:db]\n"
+        "command = @HELPERS@/exit-after -t forever\n"
+        "[service:gated]\n"
+        "ready = notify\n"
+        "command = /bin/sh -c '[ ! -e @TMP@/broken ] && exec @HELPERS@/notify-ready'\n";
+
+/* Starts `arborctl CMD NAME` and waits until arbord has taken it: commands then reach it in a known order. */
+static void ctl_start_taken(Arbord *a, Cmd *c, const char *cmd, const char *name, const char *path) {
+        ctl_start(a, c, cmd, name);
+        cr_assert(arbord_wait_log(a, fmt("asks to %s %s", cmd, path), -1), "%s", arbord_last_error(a));
+}
+
+/* As OTP's terminate_child/restart_child return once done: arborctl answers when the child is stopped or up. */
+Test(control, commands_answer_once_carried_out) {
+        _cleanup_arbord_ Arbord *a = start_tree(gated_ini);
+        _cleanup_free_ char *broken = arbord_tmpfile(a, "broken");
+        Cmd c;
+        int fd;
+
+        ctl_expect(a, ARBORCTL_EXIT_OK, "stop", "db");
+        /* no wait for the event: the answer came after the stop */
+        ctl(a, &c, "--json", "status", "db");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".nodes[0].state == \"stopped\"");
+        ctl_expect(a, ARBORCTL_EXIT_OK, "start", "db");
+        ctl(a, &c, "--json", "status", "db");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".nodes[0].state == \"running\" and .nodes[0].pid > 0");
+
+        /* a start that fails is an error that says why; the child stays stopped, and nothing is counted */
+        ctl_expect(a, ARBORCTL_EXIT_OK, "stop", "gated");
+        cr_assert(broken);
+        fd = open(broken, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        cr_assert_geq(fd, 0, "%s: %m", broken);
+        cr_assert_eq(close(fd), 0);
+        ctl_expect_err(a, ARBORCTL_EXIT_FAILED, "root/gated failed to start: ", "start", "gated");
+        ctl(a, &c, "--json", "status", "gated");
+        expect_json(a, &c, ARBORCTL_EXIT_OK, ".nodes[0].state == \"stopped\" and .nodes[0].restarts == 0");
+}
+
+/* Commands that arrive while their supervisor is busy wait their turn, in order, instead of being refused. */
+Test(control, commands_wait_their_turn) {
+        _cleanup_arbord_ Arbord *a = start_tree(stubborn_ini);
+        Cmd first, second;
+
+        (void) arbord_wait_stdout(a, "ready\n", -1); /* stubborn ignores SIGTERM from here on */
+        ctl_start_taken(a, &first, "stop", "stubborn", "root/stubborn");
+        ctl_start_taken(a, &second, "restart", "db", "root/db");
+        /* the stop waits for stubborn, which waits for this */
+        ctl_expect(a, ARBORCTL_EXIT_OK, "kill", "-s", "KILL", "stubborn");
+        cmd_wait(a, &first);
+        assert_status(&first, ARBORCTL_EXIT_OK);
+        cmd_wait(a, &second);
+        assert_status(&second, ARBORCTL_EXIT_OK);
+        EXPECT_SEQ(a, "stop root/stubborn signal=SIGKILL", "stop root/db signal=SIGTERM", "start root/db",
+                   "ready root/db");
+        cmd_done(&first);
+        cmd_done(&second);
+}
+
+/* A shutdown answers the commands it overtakes: nobody is left waiting. */
+Test(control, commands_overtaken_by_shutdown_are_cancelled) {
+        _cleanup_arbord_ Arbord *a = start_tree(stubborn_ini);
+        Cmd first, second;
+
+        (void) arbord_wait_stdout(a, "ready\n", -1);
+        ctl_start_taken(a, &first, "stop", "stubborn", "root/stubborn");
+        ctl_start_taken(a, &second, "restart", "db", "root/db");
+        ctl_expect(a, ARBORCTL_EXIT_OK, "shutdown");
+        cmd_wait(a, &first);
+        assert_status(&first, ARBORCTL_EXIT_FAILED);
+        cr_assert(strstr(first.err, "root/stubborn was not stopped: its supervisor root stopped first"), "%s",
+                  first.err);
+        cmd_wait(a, &second);
+        assert_status(&second, ARBORCTL_EXIT_FAILED);
+        cr_assert(strstr(second.err, "root/db was not restarted: its supervisor root stopped first"), "%s",
+                  second.err);
+        /* the shutdown still waits for stubborn (infinity) */
+        ctl_expect(a, ARBORCTL_EXIT_OK, "kill", "-s", "KILL", "stubborn");
+        expect_exit(a, 0);
+        cmd_done(&first);
+        cmd_done(&second);
+}
+
 Test(control, unknown_names_list_candidates) {
         _cleanup_arbord_ Arbord *a = start_tree(tree_ini);
         Cmd c;

@@ -349,6 +349,24 @@ static char *render_event(Harness *h, const Event *ev) {
         return xstrdup(buf);
 }
 
+/* The results engine_command() documents, by name. */
+static const char *command_result_name(int result) {
+        switch (result) {
+        case 0:
+                return "ok";
+        case -EALREADY:
+                return "EALREADY";
+        case -ECHILD:
+                return "ECHILD";
+        case -EBUSY:
+                return "EBUSY";
+        case -ECANCELED:
+                return "ECANCELED";
+        default:
+                return "(undocumented result!)";
+        }
+}
+
 static char *render_action(Harness *h, const Action *a) {
         const NodeSpec *n = a->node < h->config->n_nodes ? h->config->nodes[a->node] : NULL;
         const char *path = n ? n->path : "<bad node>";
@@ -404,6 +422,15 @@ static char *render_action(Harness *h, const Action *a) {
                 char *s = xasprintf("%s%s", e, after_exit);
                 free(e);
                 return s;
+        }
+        case ACTION_COMMAND_DONE: {
+                bool known = a->cookie >= 1 && a->cookie <= h->n_commands && h->command_waiting[a->cookie];
+
+                if (known)
+                        h->command_waiting[a->cookie] = false;
+                return xasprintf("done %s #%llu %s%s%s", path, (unsigned long long) a->cookie,
+                                 command_result_name(a->result), known ? "" : " (no such command waits!)",
+                                 after_exit);
         }
         case ACTION_EXIT: {
                 char *s = xasprintf("exit %d%s", a->exit_status, after_exit);
@@ -528,7 +555,17 @@ void timer(Harness *h, const char *name) {
 }
 
 int command(Harness *h, EngineCommand cmd, const char *name) {
-        return FEED(h, engine_command(h->engine, cmd, node(h, name), h->now, &h->out));
+        unsigned cookie = ++h->n_commands;
+        int r;
+
+        cr_assert_leq(cookie, HARNESS_MAX_COMMANDS, "test bug: too many commands");
+        h->command_waiting[cookie] = true; /* before: it may be done at once */
+        r = FEED(h, engine_command(h->engine, cmd, node(h, name), cookie, h->now, &h->out));
+        if (r < 0) {
+                cr_assert(h->command_waiting[cookie], "command #%u was refused (%d) but reported done", cookie, r);
+                h->command_waiting[cookie] = false;
+        }
+        return r;
 }
 
 int h_shutdown(Harness *h) {

@@ -122,6 +122,8 @@ typedef struct Work {
         int signal;
 } Work;
 
+#define HARNESS_MAX_COMMANDS 256
+
 typedef struct Harness {
         Config *config;
         Engine *engine;
@@ -138,6 +140,10 @@ typedef struct Harness {
 
         bool exited;
         int exit_status;
+
+        /* command() numbers its commands 1, 2, ...: whether each still waits for its ACTION_COMMAND_DONE */
+        bool command_waiting[HARNESS_MAX_COMMANDS + 1];
+        unsigned n_commands;
 } Harness;
 
 /* Takes ownership of c. */
@@ -157,6 +163,7 @@ void crash(Harness *h, const char *name, int code);     /* engine_on_exit, exite
 void kill_by_signal(Harness *h, const char *name, int sig); /* engine_on_exit, killed by sig */
 void timer(Harness *h, const char *name);               /* engine_on_timer at the armed time */
 void timer_at(Harness *h, const char *name, usec_t at); /* engine_on_timer at `at` */
+/* engine_command, as command number h->n_commands + 1: its ACTION_COMMAND_DONE reads "done PATH #N RESULT" */
 int command(Harness *h, EngineCommand cmd, const char *name);
 int h_shutdown(Harness *h);                             /* engine_shutdown */
 void advance(Harness *h, usec_t usec);

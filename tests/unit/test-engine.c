@@ -1051,7 +1051,7 @@ Test(siblings, one_for_all_leaves_child_stopped_by_command_alone) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "b"), 0);
         settle(h);
-        expect(h, STOP("root/b", "7000ms"));
+        expect(h, STOP("root/b", "7000ms"), "done root/b #1 ok");
         crash(h, "a", 1);
         settle(h);
         expect(h, "event exit root/a code=1 abnormal", STOP("root/c", "7000ms"), RESTART("root/a"),
@@ -1059,7 +1059,7 @@ Test(siblings, one_for_all_leaves_child_stopped_by_command_alone) {
         cr_assert_eq(state_of(h, "b"), NODE_STOPPED);
         cr_assert_eq(command(h, COMMAND_START, "b"), 0);
         settle(h);
-        expect(h, START("root/b"));
+        expect(h, START("root/b"), "done root/b #2 ok");
         harness_free(h);
 }
 
@@ -1155,7 +1155,7 @@ Test(auto_shutdown, not_when_stopped_by_command) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "main"), 0);
         settle(h);
-        expect(h, STOP("root/main", "7000ms"));
+        expect(h, STOP("root/main", "7000ms"), "done root/main #1 ok");
         cr_assert_not(engine_finished(h->engine));
         cr_assert(engine_node_removed(h->engine, node(h, "main")));
         cr_assert_eq(state_of(h, "root"), NODE_RUNNING);
@@ -1211,7 +1211,7 @@ Test(auto_shutdown, all_significant_counts_stopped_by_command_as_not_running) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "m1"), 0);
         settle(h);
-        expect(h, STOP("root/m1", "7000ms"));
+        expect(h, STOP("root/m1", "7000ms"), "done root/m1 #1 ok");
         crash(h, "m2", 5);
         settle(h);
         expect(h, "event exit root/m2 code=5 abnormal", RESTART("root/m2"));
@@ -1329,7 +1329,8 @@ Test(busy, exit_during_command_is_decided_after_it) {
         crash(h, "b", 1);
         expect(h, "event exit root/b code=1 abnormal");
         kill_by_signal(h, "c", SIGTERM);
-        expect(h, "disarm root/c", "event stop root/c signal=SIGTERM", "event restart root/b", "spawn root/b",
+        expect(h, "disarm root/c", "event stop root/c signal=SIGTERM",
+               "done root/c #1 ok", "event restart root/b", "spawn root/b",
                "event start root/b");
         cr_assert_eq(state_of(h, "c"), NODE_STOPPED);
         cr_assert_eq(window(h, "root"), 1u);
@@ -1345,7 +1346,8 @@ Test(command, stop_then_start) {
         expect(h, "signal root/b SIGTERM", "arm root/b 7000ms");
         cr_assert_eq(state_of(h, "b"), NODE_STOPPING);
         settle(h);
-        expect(h, "> exit root/b signal=SIGTERM", "disarm root/b", "event stop root/b signal=SIGTERM");
+        expect(h, "> exit root/b signal=SIGTERM", "disarm root/b", "event stop root/b signal=SIGTERM",
+               "done root/b #1 ok");
         cr_assert_eq(state_of(h, "b"), NODE_STOPPED);
         /* OTP's terminate_child of a stopped child answers ok (OTP (i)) */
         cr_assert_eq(command(h, COMMAND_STOP, "b"), -EALREADY);
@@ -1356,7 +1358,7 @@ Test(command, stop_then_start) {
         expect(h, "spawn root/b", "event start root/b");
         cr_assert_eq(state_of(h, "b"), NODE_STARTING);
         settle(h);
-        expect(h, "> exec root/b", "event ready root/b");
+        expect(h, "> exec root/b", "event ready root/b", "done root/b #3 ok");
         cr_assert_eq(command(h, COMMAND_START, "b"), -EALREADY);
         expect_nothing(h);
         cr_assert_eq(window(h, "root"), 0u);
@@ -1373,11 +1375,14 @@ Test(command, restart_is_not_counted) {
         tb_svc(r, "b", RESTART_PERMANENT);
         Harness *h = started(r);
 
-        for (int i = 0; i < 3; i++) {
+        for (int i = 1; i <= 3; i++) {
+                char done[32];
+
+                snprintf(done, sizeof(done), "done root/a #%d ok", i);
                 cr_assert_eq(command(h, COMMAND_RESTART, "a"), 0);
                 settle(h);
                 /* one_for_all does not apply to a command: b is untouched */
-                expect(h, STOP("root/a", "7000ms"), START("root/a"));
+                expect(h, STOP("root/a", "7000ms"), START("root/a"), done);
         }
         cr_assert_eq(window(h, "root"), 0u);
         cr_assert_not(engine_finished(h->engine));
@@ -1389,7 +1394,7 @@ Test(command, restart_is_not_counted) {
         forget(h);
         cr_assert_eq(command(h, COMMAND_RESTART, "a"), 0);
         settle(h);
-        expect(h, START("root/a"));
+        expect(h, START("root/a"), "done root/a #5 ok");
         harness_free(h);
 }
 
@@ -1405,37 +1410,92 @@ Test(command, failed_start_leaves_it_stopped_and_is_not_counted) {
         fail_spawns(h, "b", ENOENT, 1);
         cr_assert_eq(command(h, COMMAND_START, "b"), 0);
         settle(h);
-        expect(h, "spawn root/b", "event start root/b", "> spawnfail root/b", "event exit root/b error abnormal");
+        expect(h, "spawn root/b", "event start root/b", "> spawnfail root/b", "event exit root/b error abnormal",
+               "done root/b #2 ECHILD");
         cr_assert_eq(state_of(h, "b"), NODE_STOPPED);
         cr_assert_eq(window(h, "root"), 0u);
         cr_assert_not(engine_finished(h->engine));
         /* and the supervisor is idle again */
         cr_assert_eq(command(h, COMMAND_START, "b"), 0);
         settle(h);
-        expect(h, START("root/b"));
+        expect(h, START("root/b"), "done root/b #3 ok");
         harness_free(h);
 }
 
-Test(command, busy_during_a_restart_or_another_command) {
+/* As calls wait in an OTP supervisor's mailbox: commands wait for the job in progress, then run in order. */
+Test(command, waits_for_a_restart_then_runs_in_order) {
         Harness *h = abc(STRATEGY_ONE_FOR_ONE, RESTART_PERMANENT);
 
         crash(h, "a", 1);
         forget(h);
-        cr_assert_eq(command(h, COMMAND_STOP, "b"), -EBUSY);
-        cr_assert_eq(command(h, COMMAND_RESTART, "c"), -EBUSY);
+        cr_assert_eq(command(h, COMMAND_STOP, "b"), 0);
+        cr_assert_eq(command(h, COMMAND_RESTART, "c"), 0);
+        cr_assert_eq(command(h, COMMAND_STOP, "b"), 0); /* b will be stopped by then */
         expect_nothing(h);
         settle(h);
-        forget(h);
+        expect(h, "> exec root/a", "event ready root/a", STOP("root/b", "7000ms"), "done root/b #1 ok",
+               STOP("root/c", "7000ms"), START("root/c"), "done root/c #2 ok", "done root/b #3 EALREADY");
+        cr_assert_eq(state_of(h, "b"), NODE_STOPPED);
+        cr_assert_eq(window(h, "root"), 1u); /* a's restart only */
+        harness_free(h);
+}
+
+/* A command waits for another command, even one that needs a SIGKILL. */
+Test(command, waits_for_another_command) {
+        Harness *h = abc(STRATEGY_ONE_FOR_ONE, RESTART_PERMANENT);
 
         ignore_signal(h, "c", SIGTERM);
         cr_assert_eq(command(h, COMMAND_STOP, "c"), 0);
         expect(h, "signal root/c SIGTERM", "arm root/c 7000ms");
-        cr_assert_eq(command(h, COMMAND_STOP, "b"), -EBUSY);
+        cr_assert_eq(command(h, COMMAND_STOP, "b"), 0);
         expect_nothing(h);
         timer(h, "c");
         settle(h);
-        expect(h, "signal root/c SIGKILL", "> exit root/c signal=SIGKILL", "event stop root/c signal=SIGKILL");
-        cr_assert_eq(command(h, COMMAND_STOP, "b"), 0);
+        expect(h, "signal root/c SIGKILL", "> exit root/c signal=SIGKILL", "event stop root/c signal=SIGKILL",
+               "done root/c #1 ok", STOP("root/b", "12000ms"), "done root/b #2 ok");
+        harness_free(h);
+}
+
+/* An exit that arrived before a command is decided first (engine.md: the mailbox, then the commands). */
+Test(command, waiting_exits_are_decided_before_waiting_commands) {
+        Harness *h = abc(STRATEGY_ONE_FOR_ONE, RESTART_PERMANENT);
+
+        cr_assert_eq(command(h, COMMAND_STOP, "c"), 0);
+        forget(h);
+        crash(h, "a", 1);
+        cr_assert_eq(command(h, COMMAND_STOP, "a"), 0);
+        expect(h, "event exit root/a code=1 abnormal");
+        settle(h);
+        expect(h, "> exit root/c signal=SIGTERM", "disarm root/c", "event stop root/c signal=SIGTERM",
+               "done root/c #1 ok", RESTART("root/a"), STOP("root/a", "7000ms"), "done root/a #2 ok");
+        harness_free(h);
+}
+
+/* The queue is bounded: past COMMAND_QUEUE_MAX waiting commands, more are refused at once. */
+Test(command, the_queue_is_bounded) {
+        Harness *h = abc(STRATEGY_ONE_FOR_ONE, RESTART_PERMANENT);
+
+        cr_assert_eq(command(h, COMMAND_STOP, "c"), 0);
+        forget(h);
+        for (int i = 0; i < COMMAND_QUEUE_MAX; i++)
+                cr_assert_eq(command(h, COMMAND_RESTART, "b"), 0);
+        cr_assert_eq(command(h, COMMAND_RESTART, "b"), -ENOBUFS);
+        expect_nothing(h);
+        harness_free(h);
+}
+
+/* A supervisor that stops answers every command it had not finished: its caller is not left waiting. */
+Test(command, cancelled_when_the_supervisor_stops) {
+        Harness *h = abc(STRATEGY_ONE_FOR_ONE, RESTART_PERMANENT);
+
+        cr_assert_eq(command(h, COMMAND_STOP, "c"), 0);
+        cr_assert_eq(command(h, COMMAND_RESTART, "a"), 0);
+        forget(h);
+        cr_assert_eq(h_shutdown(h), 0);
+        expect(h, "done root/c #1 ECANCELED", "done root/a #2 ECANCELED");
+        settle(h);
+        forget(h);
+        cr_assert(engine_finished(h->engine));
         harness_free(h);
 }
 
@@ -1455,7 +1515,7 @@ Test(command, stopping_a_temporary_child_removes_it) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "b"), 0);
         settle(h);
-        expect(h, STOP("root/b", "7000ms"));
+        expect(h, STOP("root/b", "7000ms"), "done root/b #1 ok");
         cr_assert(engine_node_removed(h->engine, node(h, "b")));
         harness_free(h);
 }
@@ -1470,18 +1530,20 @@ Test(command, stop_and_start_a_subtree) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "sub"), 0);
         settle(h);
-        expect(h, STOP("root/sub/y", "7000ms"), STOP("root/sub/x", "7000ms"), "event stop root/sub");
+        expect(h, STOP("root/sub/y", "7000ms"), STOP("root/sub/x", "7000ms"), "event stop root/sub",
+               "done root/sub #1 ok");
         cr_assert_eq(state_of(h, "sub"), NODE_STOPPED);
         cr_assert_eq(state_of(h, "x"), NODE_STOPPED);
         cr_assert_eq(command(h, COMMAND_START, "sub"), 0);
         settle(h);
-        expect(h, "event start root/sub", START("root/sub/x"), START("root/sub/y"), "event ready root/sub");
+        expect(h, "event start root/sub", START("root/sub/x"), START("root/sub/y"), "event ready root/sub",
+               "done root/sub #2 ok");
         cr_assert_eq(window(h, "root"), 0u);
         harness_free(h);
 }
 
-/* A child's command goes to its own supervisor: a busy sibling subtree does not block it. */
-Test(command, busy_is_per_supervisor) {
+/* A child's command goes to its own supervisor: a busy sibling subtree does not hold it up. */
+Test(command, waiting_is_per_supervisor) {
         NodeSpec *r = tb_root(STRATEGY_ONE_FOR_ONE, 5, TB_S(5));
         NodeSpec *sub = tb_sup(r, "sub", STRATEGY_ONE_FOR_ONE, 5, TB_S(5), RESTART_PERMANENT);
         tb_svc(sub, "x", RESTART_PERMANENT);
@@ -1491,7 +1553,8 @@ Test(command, busy_is_per_supervisor) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "x"), 0);
         expect(h, "signal root/sub/x SIGTERM", "arm root/sub/x 7000ms");
-        cr_assert_eq(command(h, COMMAND_STOP, "y"), -EBUSY);
+        cr_assert_eq(command(h, COMMAND_STOP, "y"), 0);
+        expect_nothing(h);
         cr_assert_eq(command(h, COMMAND_STOP, "b"), 0);
         expect(h, "signal root/b SIGTERM", "arm root/b 7000ms");
         harness_free(h);
@@ -1859,7 +1922,7 @@ Test(command, start_with_readiness_timeout) {
         timer(h, "b");
         settle(h);
         expect(h, "signal root/b SIGKILL", "> exit root/b signal=SIGKILL",
-               "event exit root/b signal=SIGKILL error abnormal");
+               "event exit root/b signal=SIGKILL error abnormal", "done root/b #2 ECHILD");
         cr_assert_eq(state_of(h, "b"), NODE_STOPPED);
         cr_assert_eq(window(h, "root"), 0u);
         cr_assert_not(engine_finished(h->engine));
@@ -1888,7 +1951,7 @@ Test(accessors, nothing_after_exit) {
         crash(h, "a", 1);
         expect(h, "event exit root/a code=1 abnormal", "event giveup root", "event shutdown root code=4", "exit 4");
         engine_shutdown(h->engine, h->now, &out);
-        engine_command(h->engine, COMMAND_START, node(h, "a"), h->now, &out);
+        engine_command(h->engine, COMMAND_START, node(h, "a"), 1, h->now, &out);
         cr_assert_eq(out.n, 0u);
         action_list_done(&out);
         harness_free(h);
@@ -1919,12 +1982,14 @@ Test(busy_below, command_stop_of_a_restarting_sub_supervisor) {
 
         cr_assert_eq(command(h, COMMAND_STOP, "sub"), 0);
         settle(h);
-        expect(h, STOP("root/sub/y", "7000ms"), STOP("root/sub/x", "7000ms"), "event stop root/sub");
+        expect(h, STOP("root/sub/y", "7000ms"), STOP("root/sub/x", "7000ms"), "event stop root/sub",
+               "done root/sub #1 ok");
         cr_assert_eq(state_of(h, "sub"), NODE_STOPPED);
         cr_assert_eq(command(h, COMMAND_START, "sub"), 0);
         settle(h);
         expect(h, "event start root/sub", "spawn root/sub/x", "event start root/sub/x", "> exec root/sub/x",
-               "> ready root/sub/x", "event ready root/sub/x", START("root/sub/y"), "event ready root/sub");
+               "> ready root/sub/x", "event ready root/sub/x", START("root/sub/y"), "event ready root/sub",
+               "done root/sub #2 ok");
         harness_free(h);
 }
 
@@ -2017,7 +2082,7 @@ Test(command, restarted_sub_supervisor_has_a_fresh_window) {
         cr_assert_eq(command(h, COMMAND_RESTART, "sub"), 0);
         settle(h);
         expect(h, STOP("root/sub/x", "7000ms"), "event stop root/sub", "event start root/sub", START("root/sub/x"),
-               "event ready root/sub");
+               "event ready root/sub", "done root/sub #1 ok");
         cr_assert_eq(window(h, "sub"), 0u);
         crash(h, "x", 1);
         settle(h);
@@ -2095,6 +2160,7 @@ Test(busy, one_for_all_crash_during_a_stop_command) {
         expect(h, "event exit root/a code=1 abnormal");
         settle(h);
         expect(h, "> exit root/c signal=SIGTERM", "disarm root/c", "event stop root/c signal=SIGTERM",
+               "done root/c #1 ok",
                STOP("root/b", "7000ms"), RESTART("root/a"), RESTART("root/b"));
         cr_assert_eq(state_of(h, "c"), NODE_STOPPED);
         harness_free(h);
@@ -2210,7 +2276,8 @@ Test(shutdown, brutal_kill_supervisor) {
         expect_set(h, "signal root/sub/x SIGKILL", "signal root/sub/y SIGKILL");
         kill_by_signal(h, "y", SIGKILL);
         kill_by_signal(h, "x", SIGKILL);
-        expect(h, "event stop root/sub/y signal=SIGKILL", "event stop root/sub/x signal=SIGKILL", "event stop root/sub");
+        expect(h, "event stop root/sub/y signal=SIGKILL", "event stop root/sub/x signal=SIGKILL", "event stop root/sub",
+               "done root/sub #1 ok");
         cr_assert_eq(state_of(h, "sub"), NODE_STOPPED);
         cr_assert_eq(state_of(h, "b"), NODE_RUNNING);
         harness_free(h);
@@ -2260,7 +2327,7 @@ Test(command, failed_start_of_a_sub_supervisor) {
         expect(h, STOP("root/sub/y", "7000ms"), STOP("root/sub/x", "7000ms"), "event stop root/sub",
                "event start root/sub", START("root/sub/x"), "spawn root/sub/y", "event start root/sub/y",
                "> spawnfail root/sub/y", "event exit root/sub/y error abnormal", STOP("root/sub/x", "7000ms"),
-               "event exit root/sub error abnormal");
+               "event exit root/sub error abnormal", "done root/sub #1 ECHILD");
         cr_assert_eq(state_of(h, "sub"), NODE_STOPPED);
         cr_assert_eq(window(h, "root"), 0u);
         cr_assert_not(engine_finished(h->engine));
