@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <termios.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/syscall.h>
@@ -67,6 +68,41 @@ static int stdin_from_dev_null(void) {
 }
 
 /*
+ * The foreground command reads arbord's stdin. An fd 0 that is closed or
+ * close-on-exec is no stdin arbord was given: an inherited fd cannot carry
+ * the flag across exec, and every fd arbord opens has it, so such an fd 0 is
+ * one of arbord's own, opened after it started without a stdin. The command
+ * then gets /dev/null, never arbord's epoll or signalfd.
+ */
+static int stdin_from_arbord(void) {
+        int flags = fcntl(STDIN_FILENO, F_GETFD);
+
+        if (flags < 0 && errno != EBADF)
+                return -errno;
+        if (flags < 0 || (flags & FD_CLOEXEC))
+                return stdin_from_dev_null();
+        return 0;
+}
+
+/*
+ * Makes our new process group the foreground group of stdin's terminal, so
+ * that ^C and ^Z from it reach the command, not arbord. From a background
+ * group this raises SIGTTOU, unless it is blocked, as every signal still is
+ * here: the kernel then lets it through. There is nothing to take when the
+ * kernel says ENOTTY: stdin is no terminal, or one that is not our
+ * controlling terminal (another session's, or none at all), or one that was
+ * hung up; Linux answers ENOTTY to all of them. ENXIO is what illumos' lx
+ * zones answer, and tini lets it pass too.
+ */
+static int take_terminal(void) {
+        if (tcsetpgrp(STDIN_FILENO, getpid()) >= 0)
+                return 0;
+        if (errno == ENOTTY || errno == ENXIO)
+                return 0;
+        return -errno;
+}
+
+/*
  * Marks every fd above stderr close-on-exec: a guard for fds that some
  * library opened without O_CLOEXEC. The report pipe keeps working until exec.
  */
@@ -87,14 +123,30 @@ void child_setup_and_exec(const SpawnRequest *req, int report_fd) {
         if (r < 0)
                 child_fail(report_fd, SPAWN_STAGE_SIGNALS, -r);
 
-        /* 2. its own session and process group: stopping it signals the whole group */
-        if (setsid() < 0)
+        /*
+         * 2. its own process group: stopping it signals the whole group. A
+         * service gets a session of its own too; the foreground command stays
+         * in arbord's, where arbord's controlling terminal is.
+         */
+        if (req->foreground) {
+                if (setpgid(0, 0) < 0)
+                        child_fail(report_fd, SPAWN_STAGE_PROCESS_GROUP, errno);
+        } else if (setsid() < 0)
                 child_fail(report_fd, SPAWN_STAGE_SESSION, errno);
 
-        /* 3. stdin from /dev/null; stdout and stderr are arbord's */
-        r = stdin_from_dev_null();
+        /*
+         * 3. stdin from /dev/null, or arbord's for the foreground command,
+         * which then takes the terminal (after setpgid(): it hands the
+         * terminal to our own group); stdout and stderr are arbord's
+         */
+        r = req->foreground ? stdin_from_arbord() : stdin_from_dev_null();
         if (r < 0)
                 child_fail(report_fd, SPAWN_STAGE_STDIN, -r);
+        if (req->foreground) {
+                r = take_terminal();
+                if (r < 0)
+                        child_fail(report_fd, SPAWN_STAGE_TERMINAL, -r);
+        }
         r = close_other_fds_on_exec();
         if (r < 0)
                 child_fail(report_fd, SPAWN_STAGE_FDS, -r);

@@ -2042,6 +2042,8 @@ int config_new_single_command(char *const *argv, Config **ret) {
                 return -ENOMEM;
         main_service->restart = RESTART_TEMPORARY;
         main_service->significant = true;
+        /* run from a shell or `docker run -it`, the command is what the user talks to */
+        main_service->foreground = true;
 
         _Static_assert(ELEMENTSOF(parent_of) == 2, "root and main");
         r = tree_build(c, parent_of);

@@ -176,7 +176,7 @@ int main(int argc, char *argv[]) {
         /* first of all: signals sent from now on must queue for the loop, even to PID 1 */
         r = manager_block_signals();
         if (r < 0) {
-                fprintf(stderr, "arbord: cannot block signals: %s\n", strerror(-r));
+                fprintf(stderr, "arbord: cannot set up signal handling: %s\n", strerror(-r));
                 return EXIT_STATUS_FATAL;
         }
 

@@ -261,6 +261,7 @@ static void manager_spawn(Manager *m, NodeId id) {
                 .envp = p->envp ? p->envp : m->default_envp,
                 .working_directory = n->working_directory,
                 .nofile = &m->original_nofile,
+                .foreground = n->foreground,
         };
         Spawned sp;
         int r;
@@ -547,6 +548,26 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *ssi, voi
         }
 }
 
+/*
+ * Signals whose default action would end or stop arbord for no reason of
+ * its own. SIGPIPE: a reader of stderr that went away. SIGTTOU, SIGTTIN: once
+ * `-- COMMAND` has taken the terminal, arbord is a background process there;
+ * with `stty tostop` its next log line would stop it (as a session leader the
+ * write fails with EIO instead), and a stopped arbord reaps nothing. tini
+ * ignores these too. Services get SIG_DFL back (child-setup.c).
+ */
+static int ignore_signals_that_would_end_us(void) {
+        static const int ignored[] = { SIGPIPE, SIGTTOU, SIGTTIN };
+        struct sigaction sa = { .sa_handler = SIG_IGN };
+
+        if (sigemptyset(&sa.sa_mask) < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(ignored); i++)
+                if (sigaction(ignored[i], &sa, NULL) < 0)
+                        return -errno;
+        return 0;
+}
+
 int manager_block_signals(void) {
         sigset_t set;
 
@@ -557,7 +578,7 @@ int manager_block_signals(void) {
                         return -errno;
         if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
                 return -errno;
-        return 0;
+        return ignore_signals_that_would_end_us();
 }
 
 static int manager_add_signal_sources(Manager *m) {

@@ -33,7 +33,11 @@ static inline void manager_freep(Manager **m) {
         *m = manager_free(*m);
 }
 
-/* Blocks the signals arbord handles; call first thing in main(), before any fork. */
+/*
+ * Blocks the signals arbord handles, and ignores SIGPIPE, SIGTTOU and SIGTTIN
+ * (a log reader that went away, or a terminal handed to `-- COMMAND`, must
+ * not end or stop arbord); call first thing in main(), before any fork.
+ */
 int manager_block_signals(void);
 
 /* Starts the tree and runs until it has ended; *ret_status is arbord's exit status. */

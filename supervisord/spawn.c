@@ -14,7 +14,9 @@
 static const char *const spawn_stage_table[_SPAWN_STAGE_MAX] = {
         [SPAWN_STAGE_SIGNALS] = "resetting signals",
         [SPAWN_STAGE_SESSION] = "creating a session",
-        [SPAWN_STAGE_STDIN] = "opening /dev/null as stdin",
+        [SPAWN_STAGE_PROCESS_GROUP] = "creating a process group",
+        [SPAWN_STAGE_STDIN] = "setting up stdin",
+        [SPAWN_STAGE_TERMINAL] = "taking the terminal",
         [SPAWN_STAGE_FDS] = "closing inherited file descriptors",
         [SPAWN_STAGE_RLIMITS] = "restoring resource limits",
         [SPAWN_STAGE_CHDIR] = "changing to the working directory",

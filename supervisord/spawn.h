@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -17,7 +18,9 @@
 typedef enum SpawnStage {
         SPAWN_STAGE_SIGNALS,
         SPAWN_STAGE_SESSION,
+        SPAWN_STAGE_PROCESS_GROUP,
         SPAWN_STAGE_STDIN,
+        SPAWN_STAGE_TERMINAL,
         SPAWN_STAGE_FDS,
         SPAWN_STAGE_RLIMITS,
         SPAWN_STAGE_CHDIR,
@@ -37,6 +40,13 @@ typedef struct SpawnRequest {
         char *const *envp;
         const char *working_directory; /* NULL: arbord's */
         const struct rlimit *nofile;  /* RLIMIT_NOFILE to give the child back (arbord raises its own) */
+        /*
+         * As tini runs its command: arbord's session and stdin, a process group
+         * of its own, made the terminal's foreground group when stdin is
+         * arbord's controlling terminal. false: a session of its own, stdin
+         * from /dev/null.
+         */
+        bool foreground;
 } SpawnRequest;
 
 typedef struct Spawned {

@@ -108,6 +108,12 @@ struct NodeSpec {
         size_t n_success_exit_codes;
         ReadyKind ready;
         usec_t ready_timeout;    /* READY_NOTIFY only; USEC_INFINITY waits forever */
+        /*
+         * The `arbord -- COMMAND` command: inherits stdin and the terminal, as
+         * under tini. Only config_new_single_command() sets it; it is no INI
+         * key, so the tree printout leaves it out.
+         */
+        bool foreground;
 };
 
 typedef struct Config {

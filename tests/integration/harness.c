@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -534,6 +535,8 @@ typedef enum ReportKind {
 
 typedef enum StartStage {
         STAGE_SETPGID,
+        STAGE_SETSID,
+        STAGE_PTY,
         STAGE_PDEATHSIG,
         STAGE_SIGNALS,
         STAGE_FDS,
@@ -550,6 +553,8 @@ typedef enum StartStage {
 
 static const char *const stage_table[_STAGE_MAX] = {
         [STAGE_SETPGID] = "setpgid",
+        [STAGE_SETSID] = "setsid",
+        [STAGE_PTY] = "making the pseudo-terminal the controlling terminal",
         [STAGE_PDEATHSIG] = "prctl(PR_SET_PDEATHSIG)",
         [STAGE_SIGNALS] = "resetting signals",
         [STAGE_FDS] = "setting up fds",
@@ -582,6 +587,7 @@ typedef struct StartContext {
         int stdin_fd, stdout_fd, stderr_fd, report_fd;
         pid_t parent; /* for the PR_SET_PDEATHSIG race check; 0 as PID 1 of a new namespace */
         unsigned flags;
+        char pty_path[64]; /* ARBORD_PTY: the terminal side, which becomes arbord's stdin */
         char uid_map[64], gid_map[64];
 } StartContext;
 
@@ -598,6 +604,7 @@ struct Arbord {
         int child_pidfd; /* the child's; the same fd as pidfd when child == pid */
         int err_fd;      /* read end of arbord's stderr */
         int report_fd;   /* the keeper's reports; -EBADF without a pid namespace */
+        int pty_fd;      /* the master side of arbord's terminal; -EBADF without ARBORD_PTY */
         bool reaped, eof;
         int status; /* once reaped: exit code, 128+N for signal N, -1 if unknown */
         bool verbose;
@@ -715,6 +722,36 @@ static int link_helpers(const char *tmpdir) {
         return symlink(HARNESS_HELPERS, link) < 0 ? -errno : 0;
 }
 
+/* Writes text to a new file at path. Returns 0, or -1 with errno set. */
+static int write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        if (!f)
+                return -1;
+        if (fputs(text, f) == EOF) {
+                int saved = errno;
+                (void) fclose(f);
+                errno = saved;
+                return -1;
+        }
+        return fclose(f) == EOF ? -1 : 0;
+}
+
+/* A new pseudo-terminal: returns its master side, and the path of its terminal side in path; or -errno. */
+static int open_pty(char *path, size_t size) {
+        _cleanup_close_ int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        if (grantpt(fd) < 0 || unlockpt(fd) < 0)
+                return -errno;
+        r = ptsname_r(fd, path, size);
+        if (r != 0)
+                return -r;
+        return TAKE_FD(fd);
+}
+
 /* The line [start, end) with blanks trimmed, as pointer and length. */
 static const char *trim(const char *start, const char *end, size_t *ret_len) {
         while (start < end && (*start == ' ' || *start == '\t' || *start == '\r'))
@@ -803,9 +840,26 @@ _noreturn_ static void child_fail(int report_fd, int stage, int err) {
 }
 
 /*
- * In the forked child: becomes arbord. Its own process group; SIGTERM when
- * its parent dies; every signal blocked while dispositions are reset, an
- * empty mask at exec; fds 0-2 placed, everything else close-on-exec.
+ * In the forked child, with ARBORD_PTY, after setsid(): opens the terminal
+ * side of the pseudo-terminal and makes it our controlling terminal (which
+ * also makes our process group its foreground group). Returns the fd.
+ */
+static int open_controlling_pty(const StartContext *c) {
+        int fd = open(c->pty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+        if (fd < 0)
+                child_fail(c->report_fd, STAGE_PTY, errno);
+        if (ioctl(fd, TIOCSCTTY, 0) < 0)
+                child_fail(c->report_fd, STAGE_PTY, errno);
+        return fd;
+}
+
+/*
+ * In the forked child: becomes arbord. Its own process group (with
+ * ARBORD_PTY its own session, the pseudo-terminal as controlling terminal
+ * and stdin); SIGTERM when its parent dies; every signal blocked while
+ * dispositions are reset, an empty mask at exec; fds 0-2 placed, everything
+ * else close-on-exec.
  */
 _noreturn_ static void child_exec(const StartContext *c) {
         struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -814,7 +868,11 @@ _noreturn_ static void child_exec(const StartContext *c) {
 
         if (sigfillset(&all) < 0 || sigprocmask(SIG_SETMASK, &all, NULL) < 0)
                 child_fail(report, STAGE_SIGNALS, errno);
-        if (setpgid(0, 0) < 0)
+        if (c->flags & ARBORD_PTY) {
+                if (setsid() < 0)
+                        child_fail(report, STAGE_SETSID, errno);
+                fds[0] = open_controlling_pty(c);
+        } else if (setpgid(0, 0) < 0)
                 child_fail(report, STAGE_SETPGID, errno);
         if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
                 child_fail(report, STAGE_PDEATHSIG, errno);
@@ -1147,7 +1205,7 @@ static Arbord *arbord_new(void) {
         Arbord *a = calloc(1, sizeof *a);
         if (!a)
                 oom();
-        a->pidfd = a->child_pidfd = a->err_fd = a->report_fd = -EBADF;
+        a->pidfd = a->child_pidfd = a->err_fd = a->report_fd = a->pty_fd = -EBADF;
         a->verbose = getenv("ARBOR_TEST_VERBOSE") && streq(getenv("ARBOR_TEST_VERBOSE"), "1");
         return a;
 }
@@ -1160,6 +1218,7 @@ static void arbord_release(Arbord *a) {
         safe_close(a->pidfd);
         safe_close(a->err_fd);
         safe_close(a->report_fd);
+        safe_close(a->pty_fd);
         if (a->tmpdir) {
                 rm_rf(a->tmpdir);
                 free(a->tmpdir);
@@ -1199,10 +1258,10 @@ static void free_left_behind(void) {
 }
 
 Arbord *arbord_start_opts(const ArbordOptions *opts) {
-        _cleanup_close_ int devnull = -EBADF, out = -EBADF, err_r = -EBADF, err_w = -EBADF, rep_r = -EBADF,
+        _cleanup_close_ int in = -EBADF, out = -EBADF, err_r = -EBADF, err_w = -EBADF, rep_r = -EBADF,
                             rep_w = -EBADF;
         _cleanup_strv_free_ char **argv = NULL, **envp = NULL;
-        _cleanup_free_ char *ini_path = NULL, *out_path = NULL;
+        _cleanup_free_ char *ini_path = NULL, *out_path = NULL, *in_path = NULL;
         const char *binary = getenv("ARBOR_TEST_ARBORD");
         char tmpl[] = "/tmp/arbor-test.XXXXXX";
         StartContext ctx;
@@ -1234,7 +1293,6 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
         a->control = xasprintf("%s/arbor.sock", a->tmpdir);
         if (opts->ini) {
                 _cleanup_free_ char *text = substitute(opts->ini, a->tmpdir);
-                FILE *f;
 
                 if (!(opts->flags & ARBORD_KEEP_CONTROL)) {
                         char *with = ini_add_control(text, a->control);
@@ -1248,8 +1306,7 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
                 }
 
                 ini_path = xasprintf("%s/arbor.ini", a->tmpdir);
-                f = fopen(ini_path, "we");
-                if (!f || fputs(text, f) == EOF || fclose(f) == EOF) {
+                if (write_file(ini_path, text) < 0) {
                         arbord_fail(NULL, "writing %s: %s", ini_path, strerror(errno));
                         arbord_release(a);
                         return NULL;
@@ -1270,8 +1327,16 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
 
         out_path = xasprintf("%s/stdout", a->tmpdir);
         out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (out < 0 || devnull < 0 || pipe2(fds, O_CLOEXEC) < 0) {
+        if (opts->stdin_text) {
+                in_path = xasprintf("%s/stdin", a->tmpdir);
+                if (write_file(in_path, opts->stdin_text) < 0) {
+                        arbord_fail(NULL, "writing %s: %s", in_path, strerror(errno));
+                        arbord_release(a);
+                        return NULL;
+                }
+        }
+        in = open(in_path ?: "/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (out < 0 || in < 0 || pipe2(fds, O_CLOEXEC) < 0) {
                 arbord_fail(NULL, "setting up arbord's stdio: %s", strerror(errno));
                 arbord_release(a);
                 return NULL;
@@ -1292,7 +1357,7 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
                 .binary = binary,
                 .argv = argv,
                 .envp = envp,
-                .stdin_fd = devnull,
+                .stdin_fd = in,
                 .stdout_fd = out,
                 .stderr_fd = err_w,
                 .report_fd = rep_w,
@@ -1301,6 +1366,14 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
         };
         (void) snprintf(ctx.uid_map, sizeof ctx.uid_map, "0 %u 1\n", (unsigned) geteuid());
         (void) snprintf(ctx.gid_map, sizeof ctx.gid_map, "0 %u 1\n", (unsigned) getegid());
+        if (opts->flags & ARBORD_PTY) {
+                a->pty_fd = open_pty(ctx.pty_path, sizeof ctx.pty_path);
+                if (a->pty_fd < 0) {
+                        arbord_fail(NULL, "opening a pseudo-terminal: %s", strerror(-a->pty_fd));
+                        arbord_release(a);
+                        return NULL;
+                }
+        }
         if (fflush(NULL) == EOF)
                 fprintf(stderr, "harness: fflush: %s\n", strerror(errno));
 
@@ -1392,6 +1465,10 @@ pid_t arbord_pid(const Arbord *a) {
         return a->pid;
 }
 
+int arbord_pty(const Arbord *a) {
+        return a->pty_fd;
+}
+
 const char *arbord_tmpdir(const Arbord *a) {
         return a->tmpdir;
 }
@@ -1433,9 +1510,13 @@ bool arbord_wait_exit(Arbord *a, int timeout_ms, int *ret_status) {
         return true;
 }
 
-/* Every child of ours that is not a running arbord and lives in another session: what arbord left behind. */
+/*
+ * Every child of ours that is not a running arbord and lives in another
+ * process group: what arbord left behind (services have sessions of their
+ * own; the command of `arbord -- COMMAND` a process group in arbord's).
+ */
 static void sweep_orphans(void) {
-        pid_t self = getpid(), sid = getsid(0);
+        pid_t self = getpid(), pgrp = getpgrp();
 
         for (int round = 0; round < 1000; round++) {
                 bool found = false;
@@ -1447,7 +1528,7 @@ static void sweep_orphans(void) {
                         return;
                 while ((de = readdir(d))) {
                         char path[64], buf[1024], *p;
-                        int ppid, session, fd;
+                        int ppid, group, fd;
                         long pid;
                         ssize_t n;
                         char state;
@@ -1465,9 +1546,9 @@ static void sweep_orphans(void) {
                                 continue;
                         buf[n] = '\0';
                         p = strrchr(buf, ')');
-                        if (!p || sscanf(p + 1, " %c %d %*d %d", &state, &ppid, &session) != 3)
+                        if (!p || sscanf(p + 1, " %c %d %d", &state, &ppid, &group) != 3)
                                 continue;
-                        if (ppid != self || session == sid)
+                        if (ppid != self || group == pgrp)
                                 continue;
                         found = true;
                         if (state != 'Z')

@@ -10,9 +10,10 @@
  *   /tmp, "@TMP@"), replacing "@HELPERS@" (the built helper programs) and
  *   "@TMP@" in the text and in every argument, and runs
  *       arbord -c @TMP@/arbor.ini --log-format json [args...] [-- command...]
- *   with stdin from /dev/null, stdout appended to @TMP@/stdout (services
- *   inherit it: their output lands there, not among the events) and stderr on
- *   a pipe that the harness reads.
+ *   with stdin from /dev/null (or ArbordOptions.stdin_text, or a
+ *   pseudo-terminal with ARBORD_PTY), stdout appended to @TMP@/stdout
+ *   (services inherit it: their output lands there, not among the events)
+ *   and stderr on a pipe that the harness reads.
  * - Every stderr line that is a JSON object with an "event" member is an
  *   event; every other line (log messages, a service's stderr) is kept as a
  *   log line for arbord_log_contains().
@@ -41,8 +42,8 @@
  *   a test that dies does not leave it behind.
  * - The test process becomes a child subreaper: if arbord dies without
  *   stopping its services, they come back to the test, and arbord_free()
- *   kills and reaps them (the children of the test in another session than
- *   the test's own, other than a running arbord).
+ *   kills and reaps them (the children of the test in another process group
+ *   than the test's own, other than a running arbord).
  *
  * - A test that fails leaves through longjmp, past _cleanup_arbord_: an
  *   atexit handler then frees every Arbord it left (criterion ends the
@@ -151,6 +152,15 @@ typedef enum ArbordFlags {
         ARBORD_USERNS = 1 << 1,
         /* Leave the INI text's [arbor] control alone (see arbord_control_socket()). */
         ARBORD_KEEP_CONTROL = 1 << 2,
+        /*
+         * arbord as `docker run -it` runs it: the leader of a session of its
+         * own, whose controlling terminal, a new pseudo-terminal, is its
+         * stdin (stdout and stderr stay as above), with arbord's process
+         * group in the foreground. The test holds the master side:
+         * arbord_pty(). Its settings are the kernel's defaults (ISIG:
+         * writing "\003" sends SIGINT to the foreground process group).
+         */
+        ARBORD_PTY = 1 << 3,
 } ArbordFlags;
 
 typedef struct ArbordOptions {
@@ -158,6 +168,7 @@ typedef struct ArbordOptions {
         const char *const *args;      /* more arbord arguments; NULL-terminated, may be NULL */
         const char *const *command;   /* "arbord ... -- command..."; NULL-terminated, may be NULL */
         const char *const *env;       /* "KEY=value" added to arbord's environment; may be NULL */
+        const char *stdin_text;       /* arbord's stdin: a file @TMP@/stdin with this text; NULL: /dev/null */
         unsigned flags;               /* ArbordFlags */
 } ArbordOptions;
 
@@ -181,6 +192,9 @@ void arbord_freep(Arbord **a);
 
 pid_t arbord_pid(const Arbord *a);
 const char *arbord_tmpdir(const Arbord *a);
+
+/* With ARBORD_PTY, the master side of arbord's terminal (owned by a); else -EBADF. */
+int arbord_pty(const Arbord *a);
 
 /* "@TMP@/name", malloc'd; NULL on OOM. */
 char *arbord_tmpfile(const Arbord *a, const char *name);

@@ -3,7 +3,8 @@
  * The real arbord, not PID 1, against the helper programs: OTP strategies and
  * restart policies with real processes, stop sequences, exec failures,
  * restart intensity and escalation, auto_shutdown and arbord's exit status,
- * readiness, and the hygiene of what a service inherits.
+ * the stdin and terminal of `arbord -- COMMAND`, readiness, and the hygiene
+ * of what a service inherits.
  *
  * Every test asserts the exact event story with arbord_expect_sequence().
  * Failures are injected without sleeping: a service runs
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -415,7 +417,7 @@ Test(start, the_child_of_a_failed_exec_is_reaped_before_arbord_exits) {
 
 /* Scratch paths outside arbord's directory; .fini removes them even when an assertion ended the test. */
 static char scratch_dir[] = "/tmp/arbor-exec.XXXXXX", scratch_prog[sizeof scratch_dir + 8];
-static char scratch_script[] = "/tmp/arbord-ign.XXXXXX";
+static char scratch_script[] = "/tmp/arbord-wrap.XXXXXX";
 
 static void remove_scratch(void) {
         if (scratch_prog[0])
@@ -615,6 +617,143 @@ Test(auto_shutdown, a_significant_transient_child_that_crashes_is_restarted_not_
         expect_exit(a, 0);
 }
 
+/* ---- the foreground command: `arbord -- COMMAND` on a terminal, as under tini ---------------- */
+
+Test(foreground, the_command_reads_arbords_stdin) {
+        _cleanup_arbord_ Arbord *a = start_opts(&(ArbordOptions) {
+                .command = (const char *const[]) { "/bin/sh", "-c", "read x; echo \"got:$x\"", NULL },
+                .stdin_text = "hello\n",
+        });
+
+        EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root",
+                   "exit root/main code=0 normal=true", "shutdown root code=0");
+        cr_assert(arbord_wait_stdout(a, "got:hello\n", -1), "%s", arbord_last_error(a));
+        expect_exit(a, 0);
+}
+
+/*
+ * Makes this test's arbord a script: `exec ARBORD "$@" REDIRECTIONS` after
+ * the shell lines PREAMBLE (the arbord the harness would run: a valgrind
+ * wrapper's too). .fini = remove_scratch removes it.
+ */
+static void wrap_arbord(const char *preamble, const char *redirections) {
+        const char *arbord = getenv("ARBOR_TEST_ARBORD") && *getenv("ARBOR_TEST_ARBORD") ? getenv("ARBOR_TEST_ARBORD")
+                                                                                         : HARNESS_ARBORD;
+        int fd = mkstemp(scratch_script);
+        FILE *f;
+
+        cr_assert_geq(fd, 0);
+        f = fdopen(fd, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "#!/bin/sh\n%sexec %s \"$@\" %s\n", preamble, arbord, redirections);
+        cr_assert_eq(fchmod(fd, 0755), 0);
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_eq(setenv("ARBOR_TEST_ARBORD", scratch_script, 1), 0); /* this test's process only */
+}
+
+/*
+ * Started without a stdin, arbord's own first fd takes number 0: the
+ * command must get /dev/null, not that fd.
+ */
+Test(foreground, without_a_stdin_of_arbords_the_command_gets_dev_null, .fini = remove_scratch) {
+        _cleanup_arbord_ Arbord *a = NULL;
+
+        wrap_arbord("", "<&-");
+        a = start_argv((const char *const[]) { "/usr/bin/readlink", "/proc/self/fd/0", NULL });
+        EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root",
+                   "exit root/main code=0 normal=true", "shutdown root code=0");
+        cr_assert(arbord_wait_stdout(a, "/dev/null\n", -1), "%s", arbord_last_error(a));
+        expect_exit(a, 0);
+}
+
+Test(foreground, on_a_terminal_the_command_is_its_foreground_group_in_arbords_session) {
+        _cleanup_arbord_ Arbord *a = start_opts(&(ArbordOptions) {
+                /* exec: the stat is that of root/main's process itself; exit code 1: stdin is no terminal */
+                .command = (const char *const[]) { "/bin/sh", "-c", "test -t 0 && exec cat /proc/self/stat", NULL },
+                .flags = ARBORD_PTY,
+        });
+        _cleanup_free_ char *out = NULL;
+        int pid, ppid, pgrp, session, tty_nr, tpgid;
+        const char *fields;
+        pid_t main_pid;
+
+        EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root",
+                   "exit root/main code=0 normal=true", "shutdown root code=0");
+        expect_exit(a, 0);
+        main_pid = pid_of(a, "root/main");
+        out = arbord_stdout(a);
+        cr_assert_not_null(out);
+        fields = strrchr(out, ')');
+        cr_assert_not_null(fields, "stdin is no terminal, or no stat: '%s'", out);
+        cr_assert_eq(sscanf(fields + 1, " %*c %d %d %d %d %d", &ppid, &pgrp, &session, &tty_nr, &tpgid), 5, "%s",
+                     out);
+        cr_assert_eq(sscanf(out, "%d", &pid), 1, "%s", out);
+        cr_expect_eq(pid, main_pid);
+        cr_expect_eq(ppid, arbord_pid(a));
+        cr_expect_eq(pgrp, main_pid, "not its own process group: %s", out);
+        cr_expect_eq(tpgid, main_pid, "not the terminal's foreground group: %s", out);
+        cr_expect_neq(tty_nr, 0, "no controlling terminal: %s", out);
+        /* ARBORD_PTY makes arbord a session leader: its session is its pid */
+        cr_expect_eq(session, arbord_pid(a), "not in arbord's session: %s", out);
+}
+
+/*
+ * ^C on the terminal: the kernel sends SIGINT to the foreground group, the
+ * command, which dies of it and so ends arbord with 130. Had arbord kept the
+ * terminal, it would have had the SIGINT and stopped the command (a stop
+ * event, status 0).
+ */
+Test(foreground, ctrl_c_on_the_terminal_reaches_the_command_not_arbord) {
+        _cleanup_arbord_ Arbord *a = start_opts(&(ArbordOptions) {
+                .command = (const char *const[]) { EXIT_AFTER, "-p", "-t", "forever", NULL },
+                .flags = ARBORD_PTY,
+        });
+        pid_t pid, foreground;
+
+        EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root");
+        /* it runs, so it took the terminal (before exec) */
+        pid = wait_cue_ready(a, "root/main");
+        foreground = tcgetpgrp(arbord_pty(a));
+        cr_assert_eq(foreground, pid, "the terminal's foreground group: %d (%s)", (int) foreground, strerror(errno));
+        cr_assert_eq(write(arbord_pty(a), "\003", 1), 1, "write: %s", strerror(errno));
+        EXPECT_SEQ(a, fmt("exit root/main pid=%d code=null signal=SIGINT normal=false", (int) pid),
+                   "shutdown root code=130");
+        expect_exit(a, 128 + SIGINT);
+}
+
+/* The signals a process ignores, from /proc/PID/status. */
+static unsigned long long ignored_signals(pid_t pid) {
+        _cleanup_free_ char *status = read_whole_file(fmt("/proc/%d/status", (int) pid), NULL);
+        unsigned long long mask;
+        const char *line;
+
+        cr_assert_not_null(status, "/proc/%d/status: %s", (int) pid, strerror(errno));
+        line = strstr(status, "\nSigIgn:");
+        cr_assert_not_null(line, "%s", status);
+        cr_assert_eq(sscanf(line, "\nSigIgn: %llx", &mask), 1, "%s", status);
+        return mask;
+}
+
+/*
+ * Once the command has the terminal, arbord is in the background there: with
+ * `stty tostop` its next log line to the terminal would stop it with SIGTTOU,
+ * unless it ignores that (and SIGTTIN) as tini does. Its command still gets
+ * every disposition at its default.
+ */
+Test(foreground, arbord_ignores_sigttou_and_sigttin) {
+        _cleanup_arbord_ Arbord *a = start_argv((const char *const[]) { EXIT_AFTER, "-p", "-t", "forever", NULL });
+        unsigned long long ignored;
+
+        EXPECT_SEQ(a, "start root", "start root/main", "ready root/main", "ready root");
+        ignored = ignored_signals(arbord_pid(a));
+        cr_expect(ignored & (1ULL << (SIGTTOU - 1)), "SIGTTOU not ignored: %llx", ignored);
+        cr_expect(ignored & (1ULL << (SIGTTIN - 1)), "SIGTTIN not ignored: %llx", ignored);
+        cr_expect_eq(ignored_signals(wait_cue_ready(a, "root/main")), 0);
+        cue(a, "root/main");
+        EXPECT_SEQ(a, "exit root/main code=0 normal=true", "shutdown root code=0");
+        expect_exit(a, 0);
+}
+
 /* ---- readiness ------------------------------------------------------------------------------- */
 
 Test(ready, notify_service_is_ready_only_after_ready_1) {
@@ -699,24 +838,10 @@ Test(hygiene, fds_signal_mask_dispositions_and_session) {
  * SIG_IGN survives exec: arbord started that way must not hand it on.
  */
 Test(hygiene, dispositions_arbord_inherited_are_not_passed_on, .fini = remove_scratch) {
-        char *script = scratch_script;
         _cleanup_arbord_ Arbord *a = NULL;
         _cleanup_free_ char *report = NULL;
-        FILE *f;
-        int fd;
 
-        fd = mkstemp(script);
-        cr_assert_geq(fd, 0);
-        f = fdopen(fd, "w");
-        cr_assert_not_null(f);
-        /* the arbord the harness would run: a valgrind wrapper's too */
-        fprintf(f, "#!/bin/sh\ntrap '' INT QUIT PIPE USR2 TTOU XFSZ\nexec %s \"$@\"\n",
-                getenv("ARBOR_TEST_ARBORD") && *getenv("ARBOR_TEST_ARBORD") ? getenv("ARBOR_TEST_ARBORD")
-                                                                             : HARNESS_ARBORD);
-        cr_assert_eq(fchmod(fd, 0755), 0);
-        cr_assert_eq(fclose(f), 0);
-        cr_assert_eq(setenv("ARBOR_TEST_ARBORD", script, 1), 0); /* this test's process only */
-
+        wrap_arbord("trap '' INT QUIT PIPE USR2 TTOU XFSZ\n", "");
         a = start(HEADER PROBE);
         report = probe_report(a);
         cr_expect(strstr(report, "sigign: 0000000000000000\n"), "ignored signals passed on:\n%s", report);
