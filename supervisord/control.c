@@ -525,6 +525,10 @@ static void on_command_done(uint64_t cookie, NodeId node, int result, void *user
 
                 if (!pc)
                         continue;
+                if (c->doomed) {
+                        pending_free(pc); /* nothing is sent to it any more */
+                        return;
+                }
                 if (result == 0)
                         r = sd_bus_reply_method_return(pc->call, "s", n->path);
                 else {
