@@ -3,9 +3,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json-util.h"
+#include "log-sink.h"
 #include "string-table.h"
 
 /* The one piece of global state in arbord: set once from argv. */
@@ -38,9 +40,30 @@ void log_set_max_level(LogLevel l) {
         log_max_level = l;
 }
 
+/* A line is formatted into memory, then handed whole to the sink, which never blocks arbord. */
+static FILE *line_open(char **buf, size_t *len) {
+        FILE *f = open_memstream(buf, len);
+
+        if (!f)
+                log_sink_drop();
+        return f;
+}
+
+/* open_memstream() sets *buf and *len at fclose(). */
+static void line_send(FILE *f, char **buf, const size_t *len) {
+        if (fclose(f) == 0)
+                log_sink_write(*buf, *len);
+        else
+                log_sink_drop();
+        free(*buf);
+        *buf = NULL;
+}
+
 int log_full_errno(LogLevel level, int error, const char *fmt, ...) {
-        char msg[1024];
+        char msg[1024], *line = NULL;
+        size_t len = 0;
         va_list ap;
+        FILE *f;
 
         if (level > log_max_level)
                 return -error;
@@ -49,26 +72,35 @@ int log_full_errno(LogLevel level, int error, const char *fmt, ...) {
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
 
+        f = line_open(&line, &len);
+        if (!f)
+                return -error;
         if (log_format == LOG_FORMAT_JSON) {
                 /* messages are JSON too, so that the stream stays parseable; they carry "level", events don't */
-                fprintf(stderr, "{\"level\": \"%s\", \"message\": ", level_names[level]);
-                json_write_string(stderr, msg);
-                fputs("}\n", stderr);
+                fprintf(f, "{\"level\": \"%s\", \"message\": ", level_names[level]);
+                json_write_string(f, msg);
+                fputs("}\n", f);
         } else if (level == LOG_LEVEL_INFO)
-                fprintf(stderr, "arbord: %s\n", msg);
+                fprintf(f, "arbord: %s\n", msg);
         else
-                fprintf(stderr, "arbord: %s: %s\n", level_names[level], msg);
-        (void) fflush(stderr);
+                fprintf(f, "arbord: %s: %s\n", level_names[level], msg);
+        line_send(f, &line, &len);
         return -error;
 }
 
 void log_event(const Event *ev) {
+        char *line = NULL;
+        size_t len = 0;
+        FILE *f = line_open(&line, &len);
+
+        if (!f)
+                return;
         if (log_format == LOG_FORMAT_JSON)
-                event_write_json(ev, stderr);
+                event_write_json(ev, f);
         else {
-                fputs("arbord: ", stderr);
-                event_write_text(ev, stderr);
+                fputs("arbord: ", f);
+                event_write_text(ev, f);
         }
-        fputc('\n', stderr);
-        (void) fflush(stderr);
+        fputc('\n', f);
+        line_send(f, &line, &len);
 }

@@ -17,6 +17,7 @@
 
 #include "child-setup.h"
 #include "log.h"
+#include "log-sink.h"
 #include "macro.h"
 #include "notify.h"
 #include "signal-util.h"
@@ -727,6 +728,9 @@ int manager_new(Config *config, Manager **ret) {
         r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "cannot create the event loop: %m");
+        r = log_sink_attach(m->event);
+        if (r < 0)
+                log_debug("stderr is written directly, blocking: %s", strerror(-r));
         m->engine = engine_new(config);
         m->procs = calloc(config->n_nodes, sizeof(Proc));
         if (!m->engine || !m->procs)
@@ -775,6 +779,7 @@ Manager *manager_free(Manager *m) {
         free(m->default_envp);
         free(m->notify_env);
         safe_close(m->notify_fd);
+        log_sink_detach();
         sd_event_unref(m->event);
         config_free(m->config);
         free(m);

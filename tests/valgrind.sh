@@ -14,14 +14,28 @@ vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kin
 echo "valgrind: tests/unit/test-engine"
 "${vg[@]}" --trace-children=yes tests/unit/test-engine --jobs 2 >/dev/null
 
+# valgrind's own reports go to files, not to arbord's stderr: the tests read
+# that as arbord's log, and one of them stalls it on purpose (valgrind's
+# warnings about syscalls it does not know, pidfd_open among them, would then
+# block in valgrind itself). An error or a leak still fails the test through
+# arbord's exit status; the reports are printed when a suite fails.
 wrapper=$(mktemp)
-trap 'rm -f "$wrapper"' EXIT
+logs=$(mktemp -d)
+trap 'rm -rf "$wrapper" "$logs"' EXIT
+# (--log-fd on an fd the wrapper opens, not --log-file: with arbord's stdin
+# closed on purpose, valgrind would open its log file as fd 0.)
 cat >"$wrapper" <<WRAP
 #!/bin/sh
-exec ${vg[*]} "$build/arbord" "\$@"
+exec 9>>"$logs/arbord.\$\$.log"
+exec ${vg[*]} --log-fd=9 "$build/arbord" "\$@"
 WRAP
 chmod +x "$wrapper"
 for t in tests/integration/test-runtime tests/integration/test-pid1; do
         echo "valgrind: arbord under $t"
-        ARBOR_TEST_ARBORD=$wrapper ARBOR_TEST_TIMEOUT_SCALE=10 "$t" --jobs 2
+        if ! ARBOR_TEST_ARBORD=$wrapper ARBOR_TEST_TIMEOUT_SCALE=10 "$t" --jobs 2; then
+                grep -v -h -e 'unhandled amd64-linux syscall' -e 'write your own handler' \
+                        -e 'README_MISSING_SYSCALL_OR_IOCTL' -e 'consider this a bug' -e 'valgrind.org/support' \
+                        "$logs"/*.log || true
+                exit 1
+        fi
 done

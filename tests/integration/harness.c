@@ -1344,7 +1344,12 @@ Arbord *arbord_start_opts(const ArbordOptions *opts) {
         err_r = fds[0];
         err_w = fds[1];
         /* Room for bursts (10^4 orphans, a restart storm) while the test is not reading. */
-        (void) fcntl(err_r, F_SETPIPE_SZ, 1 << 20);
+        if (fcntl(err_r, F_SETPIPE_SZ, opts->flags & ARBORD_SMALL_STDERR ? 1 : 1 << 20) < 0 &&
+            opts->flags & ARBORD_SMALL_STDERR) {
+                arbord_fail(NULL, "shrinking arbord's stderr pipe: %s", strerror(errno));
+                arbord_release(a);
+                return NULL;
+        }
         if (pipe2(fds, O_CLOEXEC) < 0) {
                 arbord_fail(NULL, "pipe2: %s", strerror(errno));
                 arbord_release(a);

@@ -161,6 +161,12 @@ typedef enum ArbordFlags {
          * writing "\003" sends SIGINT to the foreground process group).
          */
         ARBORD_PTY = 1 << 3,
+        /*
+         * arbord's stderr pipe keeps the kernel's smallest size (one page)
+         * instead of the harness's 1 MiB: a test that does not read it
+         * stalls arbord's log reader within a few lines.
+         */
+        ARBORD_SMALL_STDERR = 1 << 4,
 } ArbordFlags;
 
 typedef struct ArbordOptions {

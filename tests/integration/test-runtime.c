@@ -985,6 +985,37 @@ Test(hygiene, a_double_forked_grandchild_is_reparented_to_arbord_and_reaped) {
         expect_exit(a, 0);
 }
 
+/* ---- arbord's own log ------------------------------------------------------------------------ */
+
+static bool has_1000_lines(void *userdata) {
+        _cleanup_free_ char *text = read_whole_file(userdata, NULL);
+        size_t n = 0;
+
+        for (const char *p = text; p && (p = strchr(p, '\n')); p++)
+                n++;
+        return n >= 1000;
+}
+
+/* STYLE G9: logging goes through a bounded buffer that drops and counts; it never blocks the loop. */
+Test(log, a_stalled_reader_of_stderr_never_stops_the_supervision) {
+        /* each start of loop appends a line to @TMP@/starts, then it crashes: three events per restart */
+        _cleanup_arbord_ Arbord *a = start_opts(&(ArbordOptions) {
+                .ini = HEADER "[supervisor:root]\nintensity = 1000000\nperiod = 1s\n"
+                              "[service:loop]\ncommand = /bin/sh -c 'echo >> @TMP@/starts; exit 1'\n",
+                .flags = ARBORD_SMALL_STDERR,
+        });
+        _cleanup_free_ char *starts = arbord_tmpfile(a, "starts");
+
+        cr_assert_not_null(starts);
+        /* nobody reads arbord's stderr meanwhile: a page of pipe and the 64 KiB buffer fill within ~250 restarts */
+        cr_assert(harness_retry(has_1000_lines, starts, -1), "arbord stopped restarting while its stderr was full");
+        /* reading again: what was buffered comes out, then how much was dropped */
+        cr_assert(arbord_wait_log(a, "log lines were dropped: stderr was not read fast enough", -1), "%s",
+                  arbord_last_error(a));
+        signal_arbord(a, SIGTERM);
+        expect_exit(a, 0);
+}
+
 Test(hygiene, orphans_left_by_a_service_are_all_reaped_by_the_subreaper) {
         _cleanup_arbord_ Arbord *a = start(HEADER "[service:keep]\ncommand = " ON_CUE(0) "\n"
                                                   "[service:orphans]\nrestart = transient\n"
