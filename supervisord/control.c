@@ -202,6 +202,8 @@ static int control_open_socket(ControlServer *s) {
 static int on_reap(sd_event_source *es, void *userdata);
 
 static PendingCall *pending_free(PendingCall *pc) {
+        if (!pc)
+                return NULL;
         sd_bus_message_unref(pc->call);
         free(pc);
         return NULL;

@@ -766,9 +766,12 @@ static void sup_job_done(Engine *e, NodeId s) {
         case JOB_COMMAND: {
                 NodeId c = r->job.target;
                 bool wanted_up = r->job.start[spec(e, c)->child_index];
+                int result = 0;
 
-                emit_command_done(e, c, r->job.cookie,
-                                  wanted_up && rt(e, c)->state != NODE_RUNNING ? -ECHILD : 0);
+                /* a brutal kill from above skipped the start: the child never had its chance */
+                if (wanted_up && rt(e, c)->state != NODE_RUNNING)
+                        result = r->brutal ? -ECANCELED : -ECHILD;
+                emit_command_done(e, c, r->job.cookie, result);
                 break;
         }
         case JOB_SHUTDOWN:

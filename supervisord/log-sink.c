@@ -45,8 +45,8 @@ static bool sink_flush(void) {
         while (sink.len > 0) {
                 ssize_t k = sink_try_write(sink.buf, sink.len);
 
-                if (k == -EAGAIN)
-                        return false;
+                if (k == -EAGAIN || k == 0)
+                        return false; /* 0: nothing taken now; wait for EPOLLOUT rather than spin */
                 if (k < 0)
                         k = (ssize_t) sink.len; /* EPIPE and the like: nobody will ever read these */
                 memmove(sink.buf, sink.buf + k, sink.len - (size_t) k);

@@ -730,7 +730,8 @@ int manager_new(Config *config, Manager **ret) {
                 return log_error_errno(r, "cannot create the event loop: %m");
         r = log_sink_attach(m->event);
         if (r < 0)
-                log_debug("stderr is written directly, blocking: %s", strerror(-r));
+                log_warning_errno(r, "stderr cannot be written without blocking (%m): "
+                                  "a stalled reader of it would hold arbord up");
         m->engine = engine_new(config);
         m->procs = calloc(config->n_nodes, sizeof(Proc));
         if (!m->engine || !m->procs)

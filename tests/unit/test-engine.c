@@ -2283,6 +2283,29 @@ Test(shutdown, brutal_kill_supervisor) {
         harness_free(h);
 }
 
+/* A restart cut short by a brutal kill from above was cancelled: the child never had its chance to start. */
+Test(shutdown, brutal_kill_from_above_cancels_a_restart_in_progress) {
+        NodeSpec *r = tb_root(STRATEGY_ONE_FOR_ONE, 1, TB_S(5));
+        NodeSpec *a = tb_sup(r, "a", STRATEGY_ONE_FOR_ONE, 1, TB_S(5), RESTART_PERMANENT);
+        NodeSpec *s = tb_sup(a, "s", STRATEGY_ONE_FOR_ONE, 1, TB_S(5), RESTART_PERMANENT);
+        tb_brutal_kill(a);
+        tb_svc(s, "x", RESTART_PERMANENT);
+        tb_svc(a, "y", RESTART_PERMANENT);
+        Harness *h = started(r);
+
+        ignore_signal(h, "x", SIGTERM);
+        cr_assert_eq(command(h, COMMAND_RESTART, "x"), 0);
+        expect(h, "signal root/a/s/x SIGTERM", "arm root/a/s/x 7000ms");
+        cr_assert_eq(command(h, COMMAND_STOP, "a"), 0);
+        settle(h);
+        expect_set(h, "signal root/a/s/x SIGKILL", "signal root/a/y SIGKILL", "> exit root/a/y signal=SIGKILL",
+                   "> exit root/a/s/x signal=SIGKILL", "disarm root/a/s/x", "event stop root/a/s/x signal=SIGKILL",
+                   "done root/a/s/x #1 ECANCELED", "event stop root/a/y signal=SIGKILL", "event stop root/a/s",
+                   "event stop root/a", "done root/a #2 ok");
+        cr_assert_eq(state_of(h, "x"), NODE_STOPPED);
+        harness_free(h);
+}
+
 /* engine_shutdown before engine_start: nothing to stop. */
 Test(shutdown, before_start) {
         NodeSpec *r = tb_root(STRATEGY_ONE_FOR_ONE, 1, TB_S(5));
