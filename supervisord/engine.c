@@ -301,10 +301,13 @@ static void svc_begin_start(Engine *e, NodeId c) {
 static void svc_kill(Engine *e, NodeId c) {
         NodeRt *r = rt(e, c);
 
-        if (r->state == NODE_STOPPED || r->kill_sent)
+        if (r->state == NODE_STOPPED)
                 return;
+        /* a stop now, even when a readiness deadline already sent the SIGKILL: its exit is a stop */
         if (r->state != NODE_STOPPING)
                 set_state(e, c, NODE_STOPPING);
+        if (r->kill_sent)
+                return;
         disarm_timer(e, c);
         emit_signal(e, c, SIGKILL);
         r->kill_sent = true;
@@ -899,6 +902,9 @@ static void sup_advance(Engine *e, NodeId s) {
         }
         if (job_start_next(e, s))
                 return;
+        /* killed from above in the middle of its own start: it was never ready; the stop from above ends it */
+        if (j->kind == JOB_START && rt(e, s)->brutal)
+                return;
         sup_job_done(e, s);
 }
 
@@ -1029,9 +1035,9 @@ Engine *engine_free(Engine *e) {
 }
 
 int engine_start(Engine *e, usec_t now, ActionList *out) {
-        engine_begin_input(e, out, now);
         if (rt(e, 0)->state != NODE_STOPPED || e->finished)
                 return -EALREADY;
+        engine_begin_input(e, out, now);
         sup_begin_start(e, 0);
         return engine_end_input(e);
 }

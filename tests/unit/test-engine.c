@@ -2124,9 +2124,8 @@ Test(command, start_of_a_child_of_a_stopped_supervisor_is_refused) {
         harness_free(h);
 }
 
-/* Commands that arrive during the tree's shutdown leave nothing behind.
- * (Today `start x` is accepted when x's own supervisor has not been reached
- * by the shutdown yet: see the report to the lead.) */
+/* Commands that arrive during the tree's shutdown leave nothing behind
+ * (refused with -EBUSY: a supervisor above is stopping). */
 Test(shutdown, commands_during_shutdown_leave_nothing_behind) {
         NodeSpec *r = tb_root(STRATEGY_ONE_FOR_ONE, 5, TB_S(5));
         NodeSpec *sub = tb_sup(r, "sub", STRATEGY_ONE_FOR_ONE, 1, TB_S(5), RESTART_PERMANENT);
@@ -2139,9 +2138,9 @@ Test(shutdown, commands_during_shutdown_leave_nothing_behind) {
         settle(h);
         forget(h);
         h_shutdown(h);
-        (void) command(h, COMMAND_START, "x");
-        (void) command(h, COMMAND_STOP, "y");
-        (void) command(h, COMMAND_RESTART, "b");
+        cr_assert_eq(command(h, COMMAND_START, "x"), -EBUSY);
+        cr_assert_eq(command(h, COMMAND_STOP, "y"), -EBUSY);
+        cr_assert_eq(command(h, COMMAND_RESTART, "b"), -EBUSY);
         settle(h);
         cr_assert(engine_finished(h->engine));
         cr_assert_eq(h->exit_status, 0);
@@ -2303,6 +2302,52 @@ Test(shutdown, brutal_kill_from_above_cancels_a_restart_in_progress) {
                    "done root/a/s/x #1 ECANCELED", "event stop root/a/y signal=SIGKILL", "event stop root/a/s",
                    "event stop root/a", "done root/a #2 ok");
         cr_assert_eq(state_of(h, "x"), NODE_STOPPED);
+        harness_free(h);
+}
+
+/* A sub-supervisor killed from above in the middle of its own start never reports ready. */
+Test(shutdown, brutal_kill_from_above_during_a_start_is_no_ready) {
+        NodeSpec *r = tb_root(STRATEGY_ONE_FOR_ONE, 1, TB_S(5));
+        NodeSpec *top = tb_sup(r, "top", STRATEGY_ONE_FOR_ONE, 1, TB_S(5), RESTART_PERMANENT);
+        NodeSpec *sub = tb_sup(top, "sub", STRATEGY_ONE_FOR_ONE, 1, TB_S(5), RESTART_PERMANENT);
+        tb_brutal_kill(top);
+        tb_notify(tb_svc(sub, "x", RESTART_PERMANENT), USEC_INFINITY);
+        tb_svc(sub, "y", RESTART_PERMANENT);
+        tb_svc(top, "d", RESTART_PERMANENT); /* stopped first: x's death reaches sub while top waits for d */
+        Harness *h = started(r);
+
+        cr_assert_eq(command(h, COMMAND_RESTART, "sub"), 0);
+        no_ready(h, "x");
+        settle(h);
+        forget(h);
+        cr_assert_eq(state_of(h, "sub"), NODE_STARTING);
+        cr_assert_eq(command(h, COMMAND_STOP, "top"), 0);
+        settle(h);
+        expect(h, "done root/top/sub #1 ECANCELED", "signal root/top/sub/x SIGKILL", "signal root/top/d SIGKILL",
+               "> exit root/top/sub/x signal=SIGKILL", "event stop root/top/sub/x signal=SIGKILL",
+               "> exit root/top/d signal=SIGKILL", "event stop root/top/d signal=SIGKILL", "event stop root/top/sub",
+               "event stop root/top", "done root/top #2 ok");
+        harness_free(h);
+}
+
+/* Stopped after its readiness deadline already sent SIGKILL: its end is a stop, not a failed start. */
+Test(shutdown, brutal_stop_after_a_readiness_timeout_is_a_stop) {
+        NodeSpec *r = tb_root(STRATEGY_ONE_FOR_ONE, 1, TB_S(5));
+        NodeSpec *x = tb_svc(r, "x", RESTART_PERMANENT);
+        tb_notify(x, TB_S(1));
+        tb_brutal_kill(x);
+        Harness *h = harness_new(tb_build(r));
+
+        no_ready(h, "x");
+        h_start(h);
+        exec_ok(h, "x");
+        forget(h);
+        timer(h, "x");
+        expect(h, "signal root/x SIGKILL");
+        cr_assert_eq(h_shutdown(h), 0);
+        settle(h);
+        expect(h, "> exit root/x signal=SIGKILL", "event stop root/x signal=SIGKILL", "event shutdown root code=0",
+               "exit 0");
         harness_free(h);
 }
 
